@@ -1,0 +1,1 @@
+"""The data plane and the rollout brain: inference, traffic, telemetry, analysis, rollout, api."""

@@ -1,0 +1,1 @@
+"""router/analysis (built by later issues)."""

@@ -1,0 +1,1 @@
+"""router/api (built by later issues)."""

@@ -1,0 +1,1 @@
+"""router/rollout (built by later issues)."""

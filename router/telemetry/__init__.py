@@ -1,0 +1,1 @@
+"""router/telemetry (built by later issues)."""

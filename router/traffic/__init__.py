@@ -1,0 +1,1 @@
+"""router/traffic (built by later issues)."""

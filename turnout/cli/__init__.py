@@ -1,0 +1,97 @@
+"""The `turnout` command: assembles each area's command group and turns errors into one line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from turnout import __version__
+from turnout.cli import _common
+from turnout.cli._common import STATE, err
+
+app = typer.Typer(
+    name="turnout",
+    help="Model registry and progressive-rollout control plane for ML models.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"turnout {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--state-dir",
+            help="Folder of the embedded stores (env TURNOUT_STATE_DIR; default ./.turnout).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    STATE.debug = debug
+    STATE.state_dir = state_dir
+
+
+def _assemble() -> None:
+    from turnout.cli import db, demo, models, promotion
+
+    app.add_typer(models.app, name="models")
+    app.add_typer(db.app, name="db")
+    app.command("promote")(promotion.promote)
+    app.command("rollback")(promotion.rollback)
+    app.command("demo")(demo.demo)
+
+
+_assemble()
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from migrations.errors import ControlDBError
+    from monitors.errors import MonitorError
+    from registry.errors import RegistryError
+    from router.inference.errors import InferenceError
+
+    return (RegistryError, ControlDBError, InferenceError, MonitorError)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        app(args=argv, prog_name="turnout", standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if STATE.debug:
+            raise
+        if isinstance(exc, _known_errors()):
+            _common.print_error(str(exc))
+            sys.exit(1)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        _common.print_error(
+            f"{type(exc).__name__}: {reason} (run with --debug for the traceback)",
+            label="internal error",
+        )
+        sys.exit(3)
+
+
+__all__ = ["app", "main", "_common"]

@@ -1,0 +1,80 @@
+"""Process-wide settings: one state directory and the stores that live under it."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where turnout keeps its state. Every field has a `TURNOUT_` environment variable."""
+
+    model_config = SettingsConfigDict(env_prefix="TURNOUT_", extra="ignore")
+
+    state_dir: Path = Field(
+        default=Path(".turnout"),
+        description="Folder for the embedded stores (TURNOUT_STATE_DIR).",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the control DB (TURNOUT_DATABASE_URL); "
+        "default sqlite:///<state>/turnout.db.",
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        description="MLflow tracking URI (TURNOUT_MLFLOW_TRACKING_URI); "
+        "default sqlite:///<state>/mlflow.db.",
+    )
+    mlflow_registry_uri: str | None = Field(
+        default=None,
+        description="MLflow registry URI (TURNOUT_MLFLOW_REGISTRY_URI); default: the tracking URI.",
+    )
+    artifact_root: Path | None = Field(
+        default=None,
+        description="Artifact folder for new MLflow experiments (TURNOUT_ARTIFACT_ROOT); "
+        "default <state>/artifacts.",
+    )
+    experiment: str = Field(
+        default="turnout",
+        description="MLflow experiment that registrations log their runs to (TURNOUT_EXPERIMENT).",
+    )
+    auto_upgrade: bool = Field(
+        default=True,
+        description="Upgrade the control DB schema on use (TURNOUT_AUTO_UPGRADE).",
+    )
+    actor: str | None = Field(
+        default=None,
+        description="Name recorded as the actor of audit events (TURNOUT_ACTOR); "
+        "default user@host.",
+    )
+
+    def resolved_state_dir(self) -> Path:
+        return self.state_dir.expanduser().resolve()
+
+    def control_db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.resolved_state_dir() / 'turnout.db'}"
+
+    def tracking_uri(self) -> str:
+        if self.mlflow_tracking_uri:
+            return self.mlflow_tracking_uri
+        return f"sqlite:///{self.resolved_state_dir() / 'mlflow.db'}"
+
+    def registry_uri(self) -> str:
+        return self.mlflow_registry_uri or self.tracking_uri()
+
+    def artifact_location(self) -> Path:
+        root = self.artifact_root or self.resolved_state_dir() / "artifacts"
+        return root.expanduser().resolve()
+
+    def cache_dir(self) -> Path:
+        return self.resolved_state_dir() / "cache"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
