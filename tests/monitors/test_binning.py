@@ -51,7 +51,7 @@ def test_quantile_edges_are_the_reference_quantiles() -> None:
 def test_quantile_edges_collapse_repeats() -> None:
     x = np.sort(np.array([0.0] * 90 + list(range(1, 11)), dtype=np.float64))
     edges = quantile_edges(x, 10)
-    assert edges[0] == 0.0 and np.all(np.diff(edges) > 0) and edges.size < 11
+    assert edges[0] == 0.0 and np.all(edges[1:] > edges[:-1]) and edges.size < 11
 
 
 def test_top_atom_keeps_a_bin_of_its_own() -> None:
@@ -84,7 +84,7 @@ def test_quantile_edges_strictly_increasing_and_bounded(values: list[float], n_b
     x = np.sort(np.array(values))
     edges = quantile_edges(x, n_bins)
     assert 2 <= edges.size <= n_bins + 1
-    assert np.all(np.isfinite(edges)) and np.all(np.diff(edges) > 0)
+    assert np.all(np.isfinite(edges)) and np.all(edges[1:] > edges[:-1])
     assert bin_index(edges, x).size == x.size
 
 
