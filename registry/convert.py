@@ -70,9 +70,19 @@ def _check_onnx(raw: bytes, path: Path) -> None:
     try:
         model = onnx.load_model_from_string(raw)
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise InvalidModelFile(f"{path.name} is not a valid ONNX model: {_first_line(exc)}") from None
+        raise InvalidModelFile(
+            f"{path.name} is not a valid ONNX model: {_first_line(exc)}"
+        ) from None
     if not model.graph.node and not model.graph.output:
         raise InvalidModelFile(f"{path.name} is not a valid ONNX model: the graph is empty")
+    # Protobuf parses any prefix that ends on a field boundary, so a file cut short
+    # after its graph (losing opset_import) decodes fine; the checker catches it.
+    try:
+        onnx.checker.check_model(model)
+    except (onnx.checker.ValidationError, ValueError) as exc:
+        raise InvalidModelFile(
+            f"{path.name} is not a valid ONNX model: {_first_line(exc)}"
+        ) from None
 
 
 def _load_skops(path: Path, *, trust: bool) -> Any:
@@ -81,7 +91,9 @@ def _load_skops(path: Path, *, trust: bool) -> Any:
     try:
         untrusted = sio.get_untrusted_types(file=path)
     except Exception as exc:
-        raise InvalidModelFile(f"{path.name} is not a readable skops file: {_first_line(exc)}") from None
+        raise InvalidModelFile(
+            f"{path.name} is not a readable skops file: {_first_line(exc)}"
+        ) from None
     if untrusted and not trust:
         raise UntrustedModelFile(
             f"{path.name} contains types skops does not trust by default "
@@ -123,8 +135,10 @@ def sklearn_to_onnx(estimator: Any, *, example: pd.DataFrame | None = None) -> b
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # skl2onnx warns on opset choices we accept
-            if example is not None and _needs_named_inputs(example):
-                onx = to_onnx(estimator, example, options=options)
+            if example is not None and _needs_named_inputs(estimator, example):
+                onx = to_onnx(
+                    estimator, initial_types=_named_input_types(estimator, example), options=options
+                )
             else:
                 n = getattr(estimator, "n_features_in_", None)
                 if n is None and example is None:
@@ -147,10 +161,64 @@ def sklearn_to_onnx(estimator: Any, *, example: pd.DataFrame | None = None) -> b
         ) from None
 
 
-def _needs_named_inputs(example: pd.DataFrame) -> bool:
+def _needs_named_inputs(estimator: Any, example: pd.DataFrame) -> bool:
+    """One input per column for mixed types, or when a ColumnTransformer selects by name."""
     import pandas as pd
 
-    return any(not pd.api.types.is_numeric_dtype(t) for t in example.dtypes)
+    if any(not pd.api.types.is_numeric_dtype(t) for t in example.dtypes):
+        return True
+    return _selects_columns_by_name(estimator)
+
+
+def _selects_columns_by_name(estimator: Any) -> bool:
+    from sklearn.compose import ColumnTransformer
+
+    parts = [estimator]
+    if hasattr(estimator, "get_params"):
+        parts.extend(estimator.get_params(deep=True).values())
+    for part in parts:
+        if not isinstance(part, ColumnTransformer):
+            continue
+        specs = getattr(part, "transformers_", part.transformers)
+        for _, _, columns in specs:
+            items = [columns] if isinstance(columns, str) else columns
+            if isinstance(items, list | tuple) and any(isinstance(c, str) for c in items):
+                return True
+    return False
+
+
+def _named_input_types(estimator: Any, example: pd.DataFrame) -> list[tuple[str, Any]]:
+    """skl2onnx input types, one [None, 1] tensor per feature column.
+
+    Left to itself skl2onnx maps float64 columns to double inputs while its converters
+    compute in float, which yields a graph onnxruntime refuses to load; so floats are
+    declared float32 here, and the frame's extra columns (ids, labels) are left out.
+    """
+    import pandas as pd
+    from skl2onnx.common.data_types import (
+        BooleanTensorType,
+        FloatTensorType,
+        Int64TensorType,
+        StringTensorType,
+    )
+
+    names = getattr(estimator, "feature_names_in_", None)
+    columns = [str(c) for c in example.columns]
+    if names is not None and set(map(str, names)) <= set(columns):
+        columns = [str(c) for c in names]
+    dtypes = {str(c): t for c, t in example.dtypes.items()}
+    types: list[tuple[str, Any]] = []
+    for column in columns:
+        dtype = dtypes[column]
+        if pd.api.types.is_bool_dtype(dtype):
+            types.append((column, BooleanTensorType([None, 1])))
+        elif pd.api.types.is_integer_dtype(dtype):
+            types.append((column, Int64TensorType([None, 1])))
+        elif pd.api.types.is_numeric_dtype(dtype):
+            types.append((column, FloatTensorType([None, 1])))
+        else:
+            types.append((column, StringTensorType([None, 1])))
+    return types
 
 
 def _first_line(exc: BaseException) -> str:

@@ -60,6 +60,8 @@ class MlflowRegistry:
             os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
             os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+            # A registry of the user's models reports usage to no one.
+            os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
             logging.getLogger("mlflow").setLevel(logging.WARNING)
             logging.getLogger("alembic").setLevel(logging.WARNING)
             for uri in (self.tracking_uri, self.registry_uri):
@@ -250,6 +252,8 @@ class MlflowRegistry:
                     input_example=example,
                     onnx_execution_providers=["CPUExecutionProvider"],
                     save_as_external_data=False,
+                    # Inferring requirements spawns a Python that imports the model: seconds.
+                    pip_requirements=_serving_requirements(),
                 )
         except RegistryError:
             raise
@@ -362,6 +366,18 @@ class MlflowRegistry:
                     raise VersionNotFound(f"model '{name}' has no version {version}") from None
                 raise ModelNotFound(f"no registered model named '{name}'") from None
             _raise_translated(exc, what)
+
+
+def _serving_requirements() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    reqs = []
+    for dist in ("onnx", "onnxruntime", "numpy"):
+        try:
+            reqs.append(f"{dist}=={version(dist)}")
+        except PackageNotFoundError:
+            reqs.append(dist)
+    return reqs
 
 
 def _raise_translated(exc: BaseException, what: str) -> NoReturn:

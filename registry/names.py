@@ -31,16 +31,18 @@ EVENT_ROLLBACK: Final = "alias.rollback"
 EVENT_ALIAS_SET: Final = "alias.set"
 EVENT_ALIAS_REMOVE: Final = "alias.remove"
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+# Matched with fullmatch: `$` would also accept a trailing newline ("fraud\n").
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 # MLflow rejects aliases that look like versions ("v3", "3") and "latest".
-_ALIAS = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,254}$")
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,254}")
+_VERSION_ALIAS = re.compile(r"[vV][0-9]+")
 
 
 def is_valid_model_name(name: str) -> bool:
-    return bool(_NAME.match(name))
+    return _NAME.fullmatch(name) is not None
 
 
 def is_valid_alias(alias: str) -> bool:
-    if not _ALIAS.match(alias) or alias.lower() == "latest":
+    if _ALIAS.fullmatch(alias) is None or alias.lower() == "latest":
         return False
-    return not re.fullmatch(r"[vV]\d+", alias)
+    return _VERSION_ALIAS.fullmatch(alias) is None

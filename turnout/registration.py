@@ -73,15 +73,21 @@ def register_model(
         )
     example_df = read_table(input_example, what="input example") if input_example else None
     reference_df = read_table(reference, what="reference") if reference else None
+    example_from = "input example"
     if example_df is None and reference_df is not None:
-        example_df = reference_df.head(EXAMPLE_ROWS)
+        example_df, example_from = reference_df.head(EXAMPLE_ROWS), "reference data"
     elif example_df is not None:
         example_df = example_df.head(EXAMPLE_ROWS)
 
     progress(f"reading {path.name}")
     loaded = load_model_file(path, trust_pickle=trust_pickle, example=example_df)
     progress("checking the model in onnxruntime")
-    checked = validate_model(loaded.onnx_bytes, example_df)
+    try:
+        checked = validate_model(loaded.onnx_bytes, example_df)
+    except InputMismatchError as exc:
+        if example_df is None:
+            raise
+        raise DataFileError(f"{example_from} does not fit the model: {exc}") from None
 
     profile_json: str | None = None
     if reference_df is not None:

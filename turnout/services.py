@@ -59,6 +59,12 @@ class Services:
 
         return AliasLedger(self.registry, self.sessions)
 
+    def close(self) -> None:
+        """Release pooled DB connections (a no-op if the control DB was never opened)."""
+        engine = self.__dict__.get("engine")
+        if engine is not None:
+            engine.dispose()
+
     def actor(self) -> str:
         if self.settings.actor:
             return self.settings.actor

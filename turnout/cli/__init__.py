@@ -46,8 +46,7 @@ def _root(
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    STATE.debug = debug
-    STATE.state_dir = state_dir
+    STATE.reset(debug=debug, state_dir=state_dir)
 
 
 def _assemble() -> None:
@@ -92,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
             label="internal error",
         )
         sys.exit(3)
+    finally:
+        STATE.close()
 
 
 __all__ = ["app", "main", "_common"]

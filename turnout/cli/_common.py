@@ -25,6 +25,15 @@ class CliState:
     state_dir: Path | None = None
     _services: Services | None = field(default=None, repr=False)
 
+    def reset(self, *, debug: bool, state_dir: Path | None) -> None:
+        self.close()
+        self.debug, self.state_dir = debug, state_dir
+
+    def close(self) -> None:
+        if self._services is not None:
+            self._services.close()
+            self._services = None
+
     def services(self) -> Services:
         if self._services is None:
             overrides: dict[str, Any] = {}

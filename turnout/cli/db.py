@@ -19,12 +19,14 @@ def upgrade(
     from migrations import check_reachable, current, make_engine
     from migrations import upgrade as do_upgrade
 
-    settings = services().settings
-    engine = make_engine(settings.control_db_url())
-    check_reachable(engine)
-    before = current(engine)
-    do_upgrade(engine, revision)
-    after = current(engine)
+    engine = make_engine(services().settings.control_db_url())
+    try:
+        check_reachable(engine)
+        before = current(engine)
+        do_upgrade(engine, revision)
+        after = current(engine)
+    finally:
+        engine.dispose()
     if before == after:
         out.print(f"control DB already at {after}")
     else:
@@ -38,11 +40,13 @@ def current_cmd(
     """Show the control DB's schema revision and whether it is up to date."""
     from migrations import check_reachable, current, head, make_engine
 
-    settings = services().settings
-    engine = make_engine(settings.control_db_url())
-    check_reachable(engine)
-    rev, newest = current(engine), head()
-    url = engine.url.render_as_string(hide_password=True)
+    engine = make_engine(services().settings.control_db_url())
+    try:
+        check_reachable(engine)
+        rev, newest = current(engine), head()
+        url = engine.url.render_as_string(hide_password=True)
+    finally:
+        engine.dispose()
     if as_json:
         print_json({"url": url, "current": rev, "head": newest, "up_to_date": rev == newest})
         return
