@@ -43,5 +43,6 @@ __all__ = [
     "RegistryUnavailable",
     "UntrustedModelFile",
     "VersionInfo",
+    "VersionNotFound",
     "resolve",
 ]

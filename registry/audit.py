@@ -107,7 +107,9 @@ class AliasLedger:
 
     # -- moves ------------------------------------------------------------------------
 
-    def promote(self, model: str, version: str, *, actor: str, reason: str | None = None) -> AliasChange:
+    def promote(
+        self, model: str, version: str, *, actor: str, reason: str | None = None
+    ) -> AliasChange:
         """Move `champion` to VERSION and the old champion to `previous`."""
         target = self.registry.get_version(model, version)
         if not target.usable:
@@ -249,7 +251,9 @@ class AliasLedger:
 
     # -- reads ------------------------------------------------------------------------
 
-    def history(self, model: str, *, alias: str | None = None, limit: int = 200) -> list[EventRecord]:
+    def history(
+        self, model: str, *, alias: str | None = None, limit: int = 200
+    ) -> list[EventRecord]:
         stmt = select(Event).where(Event.model_name == model)
         if alias is not None:
             stmt = stmt.where(Event.alias == alias)

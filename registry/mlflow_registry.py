@@ -62,11 +62,13 @@ class MlflowRegistry:
             os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
             # A registry of the user's models reports usage to no one.
             os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-            logging.getLogger("mlflow").setLevel(logging.WARNING)
-            logging.getLogger("alembic").setLevel(logging.WARNING)
             for uri in (self.tracking_uri, self.registry_uri):
                 _ensure_sqlite_parent(uri)
             import mlflow
+
+            # MLflow sets its loggers to INFO on import; its store chatter is not ours to show.
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
+            logging.getLogger("alembic").setLevel(logging.WARNING)
 
             mlflow.set_tracking_uri(self.tracking_uri)
             mlflow.set_registry_uri(self.registry_uri)
@@ -86,7 +88,7 @@ class MlflowRegistry:
         token: str | None = None
         while True:
             page = self._call(
-                lambda: self.client.search_registered_models(max_results=200, page_token=token),
+                lambda t=token: self.client.search_registered_models(max_results=200, page_token=t),
                 "list models",
             )
             out.extend(self._model_info(m) for m in page)
@@ -111,9 +113,7 @@ class MlflowRegistry:
     def get_version(self, name: str, version: str) -> VersionInfo:
         _check_name(name)
         if not str(version).isdigit():
-            raise VersionNotFound(
-                f"'{version}' is not a version number; use a number or @alias"
-            )
+            raise VersionNotFound(f"'{version}' is not a version number; use a number or @alias")
         self.get_model(name)
         mv = self._call(
             lambda: self.client.get_model_version(name, str(version)),
@@ -178,7 +178,7 @@ class MlflowRegistry:
                     f"version {version} of model '{name}' is not an ONNX model "
                     f"(flavors: {', '.join(sorted(meta.flavors)) or 'none'})"
                 )
-            data = (local / onnx_conf.get("data", "model.onnx")).read_bytes()
+            data: bytes = (local / str(onnx_conf.get("data", "model.onnx"))).read_bytes()
         if cache is not None:
             cache.parent.mkdir(parents=True, exist_ok=True)
             tmp_file = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -294,8 +294,9 @@ class MlflowRegistry:
         try:
             return str(self.client.create_experiment(self.experiment, artifact_location=location))
         except Exception as exc:
-            if _code(exc) == "RESOURCE_ALREADY_EXISTS":  # created by a concurrent caller
-                return str(self.client.get_experiment_by_name(self.experiment).experiment_id)
+            existing = self.client.get_experiment_by_name(self.experiment)
+            if _code(exc) == "RESOURCE_ALREADY_EXISTS" and existing is not None:
+                return str(existing.experiment_id)  # a concurrent caller created it
             _raise_translated(exc, "create experiment")
 
     def _ensure_registered_model(self, name: str) -> None:

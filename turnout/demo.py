@@ -78,18 +78,22 @@ def run_demo(
         )
         result.registered.append(reg)
         result.accuracy[reg.version.version] = acc
-        say(f"registered {model} v{reg.version.version} ({description}); holdout accuracy {acc:.3f}")
+        say(
+            f"registered {model} v{reg.version.version} ({description}); holdout accuracy {acc:.3f}"
+        )
 
     first, second = (r.version.version for r in result.registered)
     actor = services.actor()
     for version, reason in (
         (first, "demo: initial champion"),
-        (second, f"demo: higher holdout accuracy ({result.accuracy[second]:.3f} vs "
-                 f"{result.accuracy[first]:.3f})"),
+        (
+            second,
+            f"demo: higher holdout accuracy ({result.accuracy[second]:.3f} vs "
+            f"{result.accuracy[first]:.3f})",
+        ),
     ):
         change = services.ledger.promote(model, version, actor=actor, reason=reason)
         result.promotions.append(change)
         was = f", v{change.from_version} -> previous" if change.from_version else ""
         say(f"promoted {model} v{version} to champion{was}")
     return result
-

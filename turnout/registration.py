@@ -43,8 +43,10 @@ def parse_tags(pairs: Sequence[str]) -> dict[str, str]:
         if not sep or not key:
             raise InvalidInput(f"tag '{pair}' is not KEY=VALUE")
         if key.startswith(names.TAG_PREFIX):
-            raise InvalidInput(f"tag key '{key}' is reserved: keys starting with "
-                               f"'{names.TAG_PREFIX}' are written by turnout")
+            raise InvalidInput(
+                f"tag key '{key}' is reserved: keys starting with "
+                f"'{names.TAG_PREFIX}' are written by turnout"
+            )
         tags[key] = value
     return tags
 
@@ -118,8 +120,11 @@ def register_model(
         name,
         actor=services.actor(),
         version=version.version,
-        payload={"source": str(path), "format": loaded.source_format,
-                 "reference_rows": None if reference_df is None else len(reference_df)},
+        payload={
+            "source": str(path),
+            "format": loaded.source_format,
+            "reference_rows": None if reference_df is None else len(reference_df),
+        },
     )
     return RegistrationResult(
         version=version,

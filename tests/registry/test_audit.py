@@ -43,8 +43,9 @@ def _registry(versions: int = 3) -> InMemoryRegistry:
     reg = InMemoryRegistry()
     for _ in range(versions):
         reg.create_version(
-            NewVersion(name=MODEL, onnx_bytes=b"x", input_example={}, outputs={},
-                       source_format="onnx")
+            NewVersion(
+                name=MODEL, onnx_bytes=b"x", input_example={}, outputs={}, source_format="onnx"
+            )
         )
     return reg
 
@@ -201,8 +202,9 @@ def test_failed_registry_write_restores_champion_and_records_nothing(
     reg = FlakyRegistry()
     for _ in range(2):
         reg.create_version(
-            NewVersion(name=MODEL, onnx_bytes=b"x", input_example={}, outputs={},
-                       source_format="onnx")
+            NewVersion(
+                name=MODEL, onnx_bytes=b"x", input_example={}, outputs={}, source_format="onnx"
+            )
         )
     ledger = AliasLedger(reg, sessions, clock=clock)
     ledger.promote(MODEL, "1", actor="ana")
@@ -227,8 +229,9 @@ def test_concurrent_promotions_one_wins_one_conflicts(
     reg = SlowRegistry()
     for _ in range(3):
         reg.create_version(
-            NewVersion(name=MODEL, onnx_bytes=b"x", input_example={}, outputs={},
-                       source_format="onnx")
+            NewVersion(
+                name=MODEL, onnx_bytes=b"x", input_example={}, outputs={}, source_format="onnx"
+            )
         )
     AliasLedger(reg, sessions, clock=clock).promote(MODEL, "1", actor="setup")
     barrier = threading.Barrier(2)

@@ -49,7 +49,9 @@ def _new_version(files: ModelFiles, name: str, *, profile: bool = True) -> NewVe
         source_format="onnx",
         description="test version",
         tags={"team": "risk"},
-        reference_profile_json=profile_to_json(compute_profile(files.features)) if profile else None,
+        reference_profile_json=profile_to_json(compute_profile(files.features))
+        if profile
+        else None,
     )
 
 
@@ -134,7 +136,9 @@ def test_non_onnx_versions_are_refused_by_name(
         mlflow.sklearn.log_model(
             model_files.estimator, name="model", registered_model_name=model_name
         )
-    with pytest.raises(NotOnnxVersion, match="not an ONNX model .flavors: python_function, sklearn"):
+    with pytest.raises(
+        NotOnnxVersion, match="not an ONNX model .flavors: python_function, sklearn"
+    ):
         registry.model_bytes(model_name, "1")
 
 

@@ -54,15 +54,29 @@ def assert_user_error(result: Result, *fragments: str) -> None:
 @pytest.fixture
 def registered(cli, model_files: ModelFiles, model_name: str) -> str:  # type: ignore[no-untyped-def]
     for _ in range(3):
-        r = cli("models", "register", model_name, model_files.onnx,
-                "--reference", model_files.reference)
+        r = cli(
+            "models", "register", model_name, model_files.onnx, "--reference", model_files.reference
+        )
         assert r.code == 0, r.err
     return model_name
 
 
-def test_register_onnx_with_reference_and_tags(cli, model_files: ModelFiles, model_name: str) -> None:  # type: ignore[no-untyped-def]
-    r = cli("models", "register", model_name, model_files.onnx, "--reference",
-            model_files.reference, "--tag", "team=risk", "--description", "first", "--json")
+def test_register_onnx_with_reference_and_tags(
+    cli, model_files: ModelFiles, model_name: str
+) -> None:  # type: ignore[no-untyped-def]
+    r = cli(
+        "models",
+        "register",
+        model_name,
+        model_files.onnx,
+        "--reference",
+        model_files.reference,
+        "--tag",
+        "team=risk",
+        "--description",
+        "first",
+        "--json",
+    )
     assert r.code == 0, r.err
     doc = r.json()
     assert doc["version"] == "1" and doc["reference_rows"] == len(model_files.features)
@@ -87,8 +101,14 @@ def test_register_skops_and_trusted_pickle(cli, model_files: ModelFiles, model_n
 
 
 def test_register_csv_input_example(cli, model_files: ModelFiles, model_name: str) -> None:  # type: ignore[no-untyped-def]
-    r = cli("models", "register", model_name, model_files.onnx,
-            "--input-example", model_files.reference_csv)
+    r = cli(
+        "models",
+        "register",
+        model_name,
+        model_files.onnx,
+        "--input-example",
+        model_files.reference_csv,
+    )
     assert r.code == 0, r.err
 
 
@@ -108,7 +128,11 @@ def test_register_csv_input_example(cli, model_files: ModelFiles, model_name: st
     ],
 )
 def test_register_bad_input_is_one_line_and_writes_nothing(  # type: ignore[no-untyped-def]
-    cli, model_files: ModelFiles, model_name: str, tmp_path: Path, case: str,
+    cli,
+    model_files: ModelFiles,
+    model_name: str,
+    tmp_path: Path,
+    case: str,
     fragments: tuple[str, ...],
 ) -> None:
     args: list[str | Path] = ["models", "register", model_name]
@@ -188,18 +212,19 @@ def test_promote_and_rollback_errors(cli, registered: str) -> None:  # type: ign
 def test_alias_set_and_rm(cli, registered: str) -> None:  # type: ignore[no-untyped-def]
     assert cli("models", "alias", "set", registered, "challenger", "3").code == 0
     assert cli("models", "show", registered, "@challenger", "--json").json()["version"] == "3"  # type: ignore[index]
-    assert_user_error(cli("models", "alias", "rm", registered, "challenger", "2"),
-                      "is on version 3, not 2")
+    assert_user_error(
+        cli("models", "alias", "rm", registered, "challenger", "2"), "is on version 3, not 2"
+    )
     assert cli("models", "alias", "rm", registered, "challenger", "3").code == 0
     assert_user_error(cli("models", "show", registered, "@challenger"), "no alias 'challenger'")
-    assert_user_error(cli("models", "alias", "set", registered, "latest", "1"),
-                      "not a valid alias")
+    assert_user_error(cli("models", "alias", "set", registered, "latest", "1"), "not a valid alias")
     assert_user_error(cli("models", "alias", "set", registered, "x", "99"), "no version 99")
 
 
 def test_history_at_rejects_a_bad_time(cli, registered: str) -> None:  # type: ignore[no-untyped-def]
-    assert_user_error(cli("models", "history", registered, "--at", "yesterday"),
-                      "is not an ISO time")
+    assert_user_error(
+        cli("models", "history", registered, "--at", "yesterday"), "is not an ISO time"
+    )
 
 
 def test_unreachable_control_db(cli, registered: str, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -217,7 +242,9 @@ def test_unreachable_mlflow(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # ty
     assert_user_error(cli("models", "list"), "MLflow is not reachable")
 
 
-def test_db_commands_and_schema_out_of_date(cli, registered: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_db_commands_and_schema_out_of_date(
+    cli, registered: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TURNOUT_DATABASE_URL", f"sqlite:///{tmp_path / 'other.db'}")
     monkeypatch.setenv("TURNOUT_AUTO_UPGRADE", "false")
     assert_user_error(cli("promote", registered, "1"), "turnout db upgrade")
@@ -229,7 +256,9 @@ def test_db_commands_and_schema_out_of_date(cli, registered: str, monkeypatch: p
 
 
 @pytest.mark.postgres
-def test_cli_on_postgres_control_db(cli, registered: str, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_cli_on_postgres_control_db(
+    cli, registered: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("TURNOUT_DATABASE_URL", pg_url)
     assert cli("promote", registered, "1").code == 0
     assert cli("promote", registered, "2").code == 0
@@ -242,3 +271,29 @@ def test_cli_on_postgres_control_db(cli, registered: str, pg_url: str, monkeypat
 def test_usage_errors_do_not_trace(cli) -> None:  # type: ignore[no-untyped-def]
     r = cli("models", "register")
     assert r.code == 2 and "Traceback" not in r.err and "Missing argument" in r.err
+
+
+def test_versions_from_plain_mlflow_work_with_every_command(  # type: ignore[no-untyped-def]
+    cli, model_files: ModelFiles, model_name: str
+) -> None:
+    import mlflow
+    import mlflow.onnx
+    import onnx
+
+    assert cli("models", "list").code == 0  # points MLflow at the test store
+    for _ in range(2):
+        with mlflow.start_run():
+            mlflow.onnx.log_model(
+                onnx.load_model_from_string(model_files.onnx.read_bytes()),
+                name="model",
+                registered_model_name=model_name,
+                onnx_execution_providers=["CPUExecutionProvider"],
+            )
+    shown = cli("models", "show", model_name, "2", "--json").json()
+    assert shown["inputs"][0]["datatype"] == "FP32" and shown["reference"] is None  # type: ignore[index]
+    assert cli("promote", model_name, "1").code == 0
+    assert cli("promote", model_name, "2").code == 0
+    assert cli("rollback", model_name).code == 0
+    assert cli("models", "alias", "set", model_name, "challenger", "2").code == 0
+    aliases = cli("models", "show", model_name, "--json").json()["aliases"]  # type: ignore[index]
+    assert aliases == {"champion": "1", "previous": "2", "challenger": "2"}

@@ -16,15 +16,17 @@ def demo(
     from turnout.demo import run_demo
 
     svc = services()
-    say = (lambda _m: None) if as_json else (lambda m: out.print(m, markup=False))
+
+    def say(message: str) -> None:
+        if not as_json:
+            out.print(message, markup=False)
+
     say(f"state directory: {svc.settings.resolved_state_dir()}")
     result = run_demo(svc, say=say)
     if as_json:
         print_json(result.to_dict())
         return
-    champion = svc.registry.get_model(result.model).aliases
-    out.print(
-        f"done: {result.model} aliases {champion}. Try: turnout models show {result.model} @champion"
-        f" | turnout models history {result.model} | turnout rollback {result.model}",
-        markup=False,
-    )
+    aliases = svc.registry.get_model(result.model).aliases
+    name = result.model
+    out.print(f"done: {name} aliases {aliases}", markup=False)
+    out.print(f"next: turnout models show {name} @champion | turnout models history {name}")

@@ -107,7 +107,9 @@ def show(
         if as_json:
             print_json({**model.to_dict(), "versions": [v.to_dict() for v in versions]})
             return
-        out.print(f"[bold]{model.name}[/bold]" + (f" — {model.description}" if model.description else ""))
+        out.print(
+            f"[bold]{model.name}[/bold]" + (f" — {model.description}" if model.description else "")
+        )
         table = Table("version", "aliases", "status", "reference", "created", "description")
         for v in versions:
             table.add_row(
