@@ -51,6 +51,33 @@ class Settings(BaseSettings):
         "default user@host.",
     )
 
+    default_model: str | None = Field(
+        default=None,
+        description="Model answered on POST /invocations when several are served "
+        "(TURNOUT_DEFAULT_MODEL).",
+    )
+    max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body the gateway reads (TURNOUT_MAX_BODY_BYTES); "
+        "larger ones get 413.",
+    )
+    policy_poll_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="How often a gateway polls the control DB for policy changes "
+        "(TURNOUT_POLICY_POLL_S).",
+    )
+    flush_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often telemetry is flushed to the control DB (TURNOUT_FLUSH_INTERVAL_S).",
+    )
+    log_predictions: bool = Field(
+        default=True,
+        description="Log predictions for feedback joins (TURNOUT_LOG_PREDICTIONS).",
+    )
+
     def resolved_state_dir(self) -> Path:
         return self.state_dir.expanduser().resolve()
 

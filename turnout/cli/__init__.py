@@ -48,10 +48,12 @@ def _root(
 
 
 def _assemble() -> None:
-    from turnout.cli import db, demo, models, promotion
+    from turnout.cli import db, demo, models, promotion, serve, traffic
 
     app.add_typer(models.app, name="models")
+    app.add_typer(traffic.app, name="traffic")
     app.add_typer(db.app, name="db")
+    app.command("serve")(serve.serve)
     app.command("promote")(promotion.promote)
     app.command("rollback")(promotion.rollback)
     app.command("demo")(demo.demo)
@@ -65,8 +67,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from monitors.errors import MonitorError
     from registry.errors import RegistryError
     from router.inference.errors import InferenceError
+    from router.serving.errors import ServingError
+    from router.traffic.errors import TrafficError
 
-    return (RegistryError, ControlDBError, InferenceError, MonitorError)
+    return (RegistryError, ControlDBError, InferenceError, MonitorError, ServingError, TrafficError)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,218 @@
+"""The control API under /api/v1: routing policies, feedback labels, quality and stats.
+
+Errors are RFC 9457 problem documents (`application/problem+json`), mapped once per
+exception family in `install_problem_handlers`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from router.api.context import GatewayContext
+from router.quality import QualityError, parse_feedback, quality, record_feedback
+from router.serving.errors import PolicyConflict, ServingError, UnknownModel, VersionLoadError
+from router.serving.policy_check import check_policy_versions
+from router.serving.policy_store import get_policy, put_policy
+from router.telemetry.store import read_merged
+from router.traffic import RoutingPolicy, TrafficError
+
+PROBLEM = "application/problem+json"
+ACTOR_HEADER = "x-turnout-actor"
+
+
+class _BadBody(Exception):
+    pass
+
+
+def router(ctx: GatewayContext) -> APIRouter:
+    api = APIRouter()
+
+    @api.get("/models")
+    async def list_models() -> Response:
+        table = ctx.gateway.table.snapshot()
+        return _json(
+            [
+                {
+                    "model": m,
+                    "revision": p.revision,
+                    "versions": sorted(p.versions()),
+                    "policy": p.to_dict(),
+                }
+                for m, p in sorted(table.items())
+            ]
+        )
+
+    @api.get("/models/{model}/policy")
+    async def show_policy(model: str) -> Response:
+        effective = ctx.gateway.table.snapshot().get(model)
+
+        def stored() -> Any:
+            with ctx.sessions() as session:
+                return get_policy(session, model)
+
+        record = await run_in_threadpool(stored)
+        if effective is None and record is None:
+            raise UnknownModel(f"model '{model}' has no routing policy and is not served")
+        return _json(
+            {
+                "model": model,
+                "effective": None if effective is None else effective.to_dict(),
+                "stored": None if record is None else record.to_dict(),
+            }
+        )
+
+    @api.put("/models/{model}/policy")
+    async def set_policy(model: str, request: Request) -> Response:
+        doc = await _json_body(request)
+        if not isinstance(doc, dict):
+            raise _BadBody(
+                'the body must be a JSON object: a routing policy or {"mode": "champion"}'
+            )
+        actor = request.headers.get(ACTOR_HEADER, "api")
+        policy: RoutingPolicy | None = None
+        if doc.get("mode") != "champion":
+            policy = RoutingPolicy.from_dict({**doc, "model": model})
+            await run_in_threadpool(check_policy_versions, ctx.registry, policy)
+
+        def store() -> Any:
+            with ctx.sessions.begin() as session:
+                return put_policy(session, model, policy, actor=actor)
+
+        record = await run_in_threadpool(store)
+        return _json(record.to_dict(), 201)
+
+    @api.post("/feedback")
+    async def feedback(request: Request) -> Response:
+        items = parse_feedback(await _json_body(request))
+        model = request.query_params.get("model")
+
+        def store() -> Any:
+            with ctx.sessions.begin() as session:
+                return record_feedback(session, items, model=model)
+
+        result = await run_in_threadpool(store)
+        return _json(
+            {
+                "accepted": result.accepted,
+                "matched": result.matched,
+                "unmatched_ids": list(result.unmatched_ids),
+            }
+        )
+
+    @api.get("/models/{model}/quality")
+    async def model_quality(
+        model: str, window_s: int = Query(86_400, ge=1, le=90 * 86_400)
+    ) -> Response:
+        since = datetime.now(UTC) - timedelta(seconds=window_s)
+
+        def compute() -> Any:
+            with ctx.sessions() as session:
+                return quality(session, model, since=since)
+
+        result = await run_in_threadpool(compute)
+        return _json(
+            {
+                "model": model,
+                "window_s": window_s,
+                "versions": {v: _plain(q) for v, q in result.items()},
+            }
+        )
+
+    @api.get("/models/{model}/stats")
+    async def model_stats(model: str, window_s: int = Query(60, ge=1, le=86_400)) -> Response:
+        since = datetime.now(UTC) - timedelta(seconds=window_s)
+
+        def compute() -> Any:
+            with ctx.sessions() as session:
+                return read_merged(session, model, since=since)
+
+        result = await run_in_threadpool(compute)
+        return _json(
+            {
+                "model": model,
+                "window_s": window_s,
+                "versions": {v: _plain(s) for v, s in result.items()},
+            }
+        )
+
+    return api
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    def handler(status: int, title: str) -> Any:
+        async def handle(request: Request, exc: Exception) -> Response:
+            return _problem(status, title, _detail(exc), request)
+
+        return handle
+
+    app.add_exception_handler(_BadBody, handler(400, "Bad request body"))
+    app.add_exception_handler(TrafficError, handler(422, "Invalid routing policy"))
+    app.add_exception_handler(QualityError, handler(422, "Invalid feedback"))
+    app.add_exception_handler(UnknownModel, handler(404, "Unknown model"))
+    app.add_exception_handler(VersionLoadError, handler(422, "Version cannot serve"))
+    app.add_exception_handler(PolicyConflict, handler(409, "Conflict"))
+    app.add_exception_handler(ServingError, handler(409, "Serving error"))
+    app.add_exception_handler(SQLAlchemyError, handler(503, "Control DB unavailable"))
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        errors = getattr(exc, "errors", lambda: [])()
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors
+        )
+        return _problem(422, "Invalid request", detail or str(exc), request)
+
+    app.add_exception_handler(RequestValidationError, validation)
+
+
+async def _json_body(request: Request) -> Any:
+    body = await request.body()
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _BadBody(f"malformed JSON: {exc}") from None
+
+
+def _problem(status: int, title: str, detail: str, request: Request) -> Response:
+    doc = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    return Response(orjson.dumps(doc), status_code=status, media_type=PROBLEM)
+
+
+def _detail(exc: Exception) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, SQLAlchemyError):
+        return "the control DB cannot be reached or failed; try again"
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _json(doc: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(doc, default=_plain), status_code=status, media_type="application/json"
+    )
+
+
+def _plain(value: Any) -> Any:
+    for attr in ("to_dict", "as_dict"):
+        fn = getattr(value, attr, None)
+        if callable(fn):
+            return fn()
+    if hasattr(value, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")

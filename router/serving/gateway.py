@@ -1,0 +1,245 @@
+"""The gateway's per-request core, independent of the HTTP framework.
+
+`Gateway` owns the routing table, the model pool, telemetry and the prediction log.
+`route()` picks the version (and shadow) for a request; `run()` executes a decoded
+request and records what happened. The HTTP layer (router.api) only parses and writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from router.inference import InputMismatchError, ModelRuntimeError
+from router.quality import PredictionBuffer, PredictionRecord, labels_from_outputs
+from router.serving.errors import UnknownModel, UnknownVersion
+from router.serving.pool import LoadedVersion, ModelPool
+from router.telemetry import Recorder, names
+from router.traffic import RoutingTable, extract_key
+
+_log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+VERSION_HEADER = "x-turnout-version"
+
+
+@dataclass(frozen=True)
+class Target:
+    primary: LoadedVersion
+    shadow: LoadedVersion | None
+    reason: str
+
+
+class ModelFailed(Exception):
+    """The model raised while running a well-formed request (a 500, counted against it)."""
+
+
+class Gateway:
+    def __init__(
+        self,
+        table: RoutingTable,
+        pool: ModelPool,
+        recorder: Recorder,
+        predictions: PredictionBuffer,
+        *,
+        log_predictions: bool = True,
+    ) -> None:
+        self.table = table
+        self.pool = pool
+        self.recorder = recorder
+        self.predictions = predictions
+        self.log_predictions = log_predictions
+
+    # -- routing ----------------------------------------------------------------------
+
+    def served_models(self) -> list[str]:
+        return sorted(self.table.models())
+
+    def served_versions(self, model: str) -> list[str]:
+        compiled = self.table.get(model)
+        if compiled is None:
+            raise UnknownModel(f"model '{model}' is not served (no champion and no policy)")
+        return sorted(compiled.policy.versions(), key=_version_key)
+
+    def route(
+        self,
+        model: str,
+        version: str | None,
+        headers: Mapping[str, str],
+        cookies: Mapping[str, str],
+        body_doc: Mapping[str, Any] | None = None,
+    ) -> Target:
+        compiled = self.table.get(model)
+        if compiled is None:
+            raise UnknownModel(f"model '{model}' is not served (no champion and no policy)")
+        if version is not None:
+            loaded = self.pool.get(model, version)
+            if loaded is None or version not in compiled.policy.versions():
+                served = ", ".join(self.served_versions(model))
+                raise UnknownVersion(
+                    f"version {version} of model '{model}' is not served (served: {served})"
+                )
+            return Target(loaded, None, "pinned")
+        key = extract_key(compiled.policy.sticky, headers, cookies, body_doc)
+        decision = compiled.decide(key=key, headers=headers, cookies=cookies)
+        loaded = self.pool.get(model, decision.version)
+        if loaded is None:  # the watcher loads before it publishes; this is a race guard
+            raise UnknownVersion(f"version {decision.version} of '{model}' is not loaded yet")
+        shadow = None if decision.shadow is None else self.pool.get(model, decision.shadow)
+        return Target(loaded, shadow, decision.reason)
+
+    # -- running ----------------------------------------------------------------------
+
+    def run(
+        self,
+        loaded: LoadedVersion,
+        feeds: Mapping[str, np.ndarray],
+        *,
+        request_id: str,
+        rows: int,
+        requested: list[str] | None = None,
+        started: float,
+    ) -> dict[str, np.ndarray]:
+        """Run the model and record the outcome; raise InputMismatchError or ModelFailed."""
+        try:
+            outputs = loaded.session.run(dict(feeds), requested)
+        except InputMismatchError:
+            self.record_client_error(loaded, started)
+            raise
+        except ModelRuntimeError as exc:
+            self.recorder.record(
+                loaded.model,
+                loaded.version,
+                latency_s=time.perf_counter() - started,
+                outcome=names.MODEL_ERROR,
+                rows=rows,
+            )
+            raise ModelFailed(str(exc)) from None
+        self.recorder.record(
+            loaded.model,
+            loaded.version,
+            latency_s=time.perf_counter() - started,
+            outcome=names.OK,
+            rows=rows,
+            **_sketch_args(loaded, feeds),
+            outputs=outputs.get(loaded.extra.get("output_name", "")) if outputs else None,
+        )
+        if self.log_predictions:
+            self._log(loaded, request_id, outputs, shadow=False)
+        return outputs
+
+    def record_client_error(self, loaded: LoadedVersion, started: float) -> None:
+        self.recorder.record(
+            loaded.model,
+            loaded.version,
+            latency_s=time.perf_counter() - started,
+            outcome=names.CLIENT_ERROR,
+        )
+
+    def run_shadow(
+        self,
+        shadow: LoadedVersion,
+        feeds: Mapping[str, np.ndarray],
+        primary_outputs: Mapping[str, np.ndarray],
+        *,
+        primary_version: str,
+        request_id: str,
+    ) -> None:
+        """Mirror a request to the shadow version; never raises."""
+        started = time.perf_counter()
+        try:
+            outputs = shadow.session.run(dict(feeds))
+        except Exception as exc:
+            self.recorder.record_shadow(
+                shadow.model,
+                primary_version,
+                shadow.version,
+                latency_s=time.perf_counter() - started,
+                outcome=names.MODEL_ERROR,
+                agreed=None,
+            )
+            _log.debug("shadow %s v%s failed: %s", shadow.model, shadow.version, exc)
+            return
+        self.recorder.record_shadow(
+            shadow.model,
+            primary_version,
+            shadow.version,
+            latency_s=time.perf_counter() - started,
+            outcome=names.OK,
+            agreed=_agreement(primary_outputs, outputs, shadow.extra.get("output_name")),
+        )
+        if self.log_predictions:
+            self._log(shadow, request_id, outputs, shadow=True)
+
+    def _log(
+        self,
+        loaded: LoadedVersion,
+        request_id: str,
+        outputs: Mapping[str, np.ndarray],
+        *,
+        shadow: bool,
+    ) -> None:
+        try:
+            pairs = labels_from_outputs(
+                outputs,
+                label_output=loaded.extra.get("label_output"),
+                score_output=loaded.extra.get("score_output"),
+            )
+        except Exception:  # a prediction we cannot summarise is not worth failing a request
+            return
+        at = datetime.now(UTC)
+        self.predictions.add(
+            [
+                PredictionRecord(
+                    request_id=request_id,
+                    model=loaded.model,
+                    version=loaded.version,
+                    at=at,
+                    row_index=i,
+                    label=label,
+                    scores=scores,
+                    shadow=shadow,
+                )
+                for i, (label, scores) in enumerate(pairs)
+            ]
+        )
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _sketch_args(loaded: LoadedVersion, feeds: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    feature_input = loaded.extra.get("feature_input")
+    if feature_input is None:
+        return {}
+    matrix = feeds.get(feature_input)
+    if matrix is None or matrix.ndim != 2:
+        return {}
+    if matrix.shape[0] == 1:
+        return {"row": matrix[0].tolist()}
+    return {"matrix": matrix}
+
+
+def _agreement(
+    primary: Mapping[str, np.ndarray], shadow: Mapping[str, np.ndarray], output: str | None
+) -> bool | None:
+    if not output or output not in primary or output not in shadow:
+        return None
+    a, b = np.asarray(primary[output]), np.asarray(shadow[output])
+    if a.shape != b.shape:
+        return False
+    if a.dtype.kind == "f":
+        return bool(np.allclose(a, b, rtol=1e-3, atol=1e-6))
+    return bool(np.array_equal(a, b))
+
+
+def _version_key(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (1 << 30, version)

@@ -1,0 +1,81 @@
+"""Wires one gateway process: registry, control DB, routing table, telemetry, HTTP app.
+
+`create_gateway_app()` is the uvicorn factory (each worker process calls it and builds
+its own state); `build_gateway()` is the same wiring for tests and embedding.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from turnout import __version__
+from turnout.services import Services
+from turnout.settings import Settings, get_settings
+
+
+@dataclass
+class GatewayProcess:
+    app: FastAPI
+    services: Services
+    context: object  # router.api.context.GatewayContext
+
+
+def build_gateway(settings: Settings, *, replica: str | None = None) -> GatewayProcess:
+    from router.api.app import create_app
+    from router.api.context import GatewayContext
+    from router.quality import PredictionBuffer
+    from router.serving.attach import attach_with
+    from router.serving.flusher import Flusher
+    from router.serving.gateway import Gateway
+    from router.serving.pool import ModelPool
+    from router.serving.watcher import PolicyWatcher
+    from router.telemetry import Recorder
+    from router.traffic import RoutingTable
+
+    services = Services(settings)
+    sessions = services.sessions  # reachable, schema at head (or a clear error)
+    registry = services.registry
+    replica_id = replica or f"{socket.gethostname()}:{os.getpid()}"
+    recorder = Recorder(replica_id)
+    predictions = PredictionBuffer()
+    table = RoutingTable()
+    pool = ModelPool(registry, attach=attach_with(recorder))
+    gateway = Gateway(table, pool, recorder, predictions, log_predictions=settings.log_predictions)
+    watcher = PolicyWatcher(sessions, registry, pool, table, interval=settings.policy_poll_s)
+    flusher = Flusher(sessions, recorder, predictions, interval=settings.flush_interval_s)
+    context = GatewayContext(
+        gateway=gateway,
+        watcher=watcher,
+        sessions=sessions,
+        registry=registry,
+        server_version=__version__,
+        max_body_bytes=settings.max_body_bytes,
+        default_model=settings.default_model,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from starlette.concurrency import run_in_threadpool
+
+        await run_in_threadpool(watcher.start)  # first sync loads and warms the versions
+        flusher.start()
+        try:
+            yield
+        finally:
+            watcher.stop()
+            await run_in_threadpool(flusher.stop)
+            services.close()
+
+    app = create_app(context, lifespan=lifespan)
+    return GatewayProcess(app=app, services=services, context=context)
+
+
+def create_gateway_app() -> FastAPI:
+    """uvicorn factory: settings come from TURNOUT_* in the environment."""
+    return build_gateway(get_settings()).app
