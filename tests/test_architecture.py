@@ -38,6 +38,7 @@ PURE_ROUTER_FILES = (
     "router/traffic/parse.py",
     "router/traffic/split.py",
     "router/traffic/table.py",
+    "router/quality/stats.py",
 )
 PURE_THIRD_PARTY = frozenset({"numpy", "scipy", "pandas", "pydantic"})
 

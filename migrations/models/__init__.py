@@ -5,6 +5,7 @@ from __future__ import annotations
 from migrations.models.access import ApiToken, ControllerLease
 from migrations.models.alerts import Alert, AlertDelivery
 from migrations.models.base import NAMING_CONVENTION, Base
+from migrations.models.quality import Feedback, Prediction
 from migrations.models.registry import Event, RegistryModel
 from migrations.models.rollouts import (
     TERMINAL_ROLLOUT_PHASES,
@@ -24,7 +25,9 @@ __all__ = [
     "ControllerLease",
     "DriftReport",
     "Event",
+    "Feedback",
     "MetricBucket",
+    "Prediction",
     "RegistryModel",
     "Rollout",
     "RolloutDecision",

@@ -30,8 +30,8 @@ def _tables(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
 
 
-def test_head_is_the_initial_revision() -> None:
-    assert head() == "0001"
+def test_head_is_the_newest_revision() -> None:
+    assert head() == "0002"
 
 
 def test_upgrade_to_head_makes_current_head(engine: Engine) -> None:
