@@ -20,6 +20,7 @@ from registry.errors import (
     RegistryUnavailable,
     UntrustedModelFile,
     VersionNotFound,
+    VersionNotReady,
 )
 from registry.types import ModelInfo, NewVersion, VersionInfo
 
@@ -44,5 +45,6 @@ __all__ = [
     "UntrustedModelFile",
     "VersionInfo",
     "VersionNotFound",
+    "VersionNotReady",
     "resolve",
 ]

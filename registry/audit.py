@@ -27,7 +27,7 @@ from registry.errors import (
     InvalidName,
     NoPreviousVersion,
     PromotionConflict,
-    VersionNotFound,
+    VersionNotReady,
 )
 
 
@@ -113,7 +113,7 @@ class AliasLedger:
         """Move `champion` to VERSION and the old champion to `previous`."""
         target = self.registry.get_version(model, version)
         if not target.usable:
-            raise VersionNotFound(
+            raise VersionNotReady(
                 f"version {version} of model '{model}' is {target.status}; "
                 "only ready versions can be promoted"
             )
@@ -371,7 +371,7 @@ def _check_alias(alias: str) -> None:
     if not names.is_valid_alias(alias):
         raise InvalidName(
             f"'{alias}' is not a valid alias (letters, digits, '_' and '-', starting with a "
-            "letter; not 'latest' and not a version like 'v3')"
+            "letter or '_'; not 'latest' and not a version like 'v3')"
         )
 
 

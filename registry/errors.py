@@ -12,7 +12,8 @@
     │   ├── UntrustedModelFile     a pickle without --trust-pickle, or skops types not trusted
     │   ├── ConversionError        skl2onnx could not convert the scikit-learn model
     │   ├── DataFileError          a CSV/Parquet file that cannot be read
-    │   └── NotOnnxVersion         a registered version that has no ONNX flavor
+    │   ├── NotOnnxVersion         a registered version that has no ONNX flavor
+    │   └── VersionNotReady        a version whose status is not ready (e.g. still pending)
     ├── RegistrationFailed         MLflow failed mid-registration (the version was removed)
     ├── PromotionConflict          another promotion of the same model won the race
     └── NoPreviousVersion          rollback asked for, but no `previous` alias exists
@@ -72,6 +73,10 @@ class DataFileError(InvalidInput):
 
 
 class NotOnnxVersion(InvalidInput):
+    pass
+
+
+class VersionNotReady(InvalidInput):
     pass
 
 

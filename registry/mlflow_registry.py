@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import tempfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -103,12 +104,18 @@ class MlflowRegistry:
         )
 
     def list_versions(self, name: str) -> list[VersionInfo]:
-        self.get_model(name)
+        model = self.get_model(name)
         quoted = name.replace("'", "\\'")
         found = self._call(
             lambda: self.client.search_model_versions(f"name = '{quoted}'"), "list versions", name
         )
-        return sorted((self._version_info(v) for v in found), key=lambda v: int(v.version))
+        # Version search results carry no aliases; the registered model has them all.
+        by_version: dict[str, list[str]] = {}
+        for alias, version in model.aliases.items():
+            by_version.setdefault(version, []).append(alias)
+        infos = [self._version_info(v) for v in found]
+        infos = [replace(i, aliases=tuple(sorted(by_version.get(i.version, [])))) for i in infos]
+        return sorted(infos, key=lambda v: int(v.version))
 
     def get_version(self, name: str, version: str) -> VersionInfo:
         _check_name(name)
@@ -230,7 +237,7 @@ class MlflowRegistry:
         try:
             with _quiet(), mlflow.start_run(experiment_id=experiment_id) as run:
                 run_id = run.info.run_id
-                mlflow.set_tags({"turnout.registration": new.name})
+                mlflow.set_tags({names.TAG_REGISTRATION: new.name})
                 tags = {
                     **new.tags,
                     names.TAG_STATUS: names.STATUS_READY,

@@ -14,10 +14,9 @@ TAG_PREFIX: Final = "turnout."
 TAG_STATUS: Final = "turnout.status"
 TAG_REFERENCE: Final = "turnout.reference_profile"
 TAG_SOURCE_FORMAT: Final = "turnout.source_format"
-TAG_INPUTS: Final = "turnout.inputs"
+TAG_REGISTRATION: Final = "turnout.registration"  # run tag: the model a run registered
 
 STATUS_READY: Final = "ready"
-STATUS_FAILED: Final = "failed"
 
 # Artifact paths inside a registration run.
 REFERENCE_ARTIFACT_DIR: Final = "turnout"

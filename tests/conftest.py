@@ -160,3 +160,20 @@ def model_files(tmp_path_factory: pytest.TempPathFactory) -> ModelFiles:
     features.to_parquet(files.reference, index=False)
     features.head(200).to_csv(files.reference_csv, index=False)
     return files
+
+
+def plain_mlflow_run(tracking_uri: str, artifact_root: Path):  # type: ignore[no-untyped-def]
+    """An MLflow run the way a plain-MLflow user starts one, with artifacts kept in
+    ARTIFACT_ROOT (the default experiment would write to ./mlruns)."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(tracking_uri)
+    name = "plain-mlflow"
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is None:
+        artifact_root.mkdir(parents=True, exist_ok=True)
+        experiment_id = mlflow.create_experiment(name, artifact_location=artifact_root.as_uri())
+    else:
+        experiment_id = experiment.experiment_id
+    return mlflow.start_run(experiment_id=experiment_id)

@@ -88,3 +88,23 @@ def slow_model(n_features: int = 30, size: int = 1600) -> bytes:
         *_slice_consts(),
     ]
     return _model(helper.make_graph(nodes, "slow", inputs, outputs, consts))
+
+
+TYPED_INPUTS = {
+    "flag": TensorProto.BOOL,
+    "small": TensorProto.INT32,
+    "count": TensorProto.INT64,
+    "ratio": TensorProto.FLOAT,
+    "amount": TensorProto.DOUBLE,
+    "city": TensorProto.STRING,
+}
+
+
+def typed_model() -> bytes:
+    """One [N, 1] input per OIP datatype, each echoed to an output named `<input>_out`."""
+    inputs = [helper.make_tensor_value_info(n, t, [None, 1]) for n, t in TYPED_INPUTS.items()]
+    outputs = [
+        helper.make_tensor_value_info(f"{n}_out", t, [None, 1]) for n, t in TYPED_INPUTS.items()
+    ]
+    nodes = [helper.make_node("Identity", [n], [f"{n}_out"]) for n in TYPED_INPUTS]
+    return _model(helper.make_graph(nodes, "typed", inputs, outputs))

@@ -23,7 +23,7 @@ from registry.errors import (
 from registry.mlflow_registry import MlflowRegistry
 from registry.types import NewVersion
 from router.inference import load_session, validate_model
-from tests.conftest import ModelFiles
+from tests.conftest import ModelFiles, plain_mlflow_run
 from turnout.settings import Settings
 
 pytestmark = pytest.mark.mlflow
@@ -109,12 +109,12 @@ def test_turnout_versions_load_with_mlflow_pyfunc(
 
 
 def test_versions_logged_by_plain_mlflow_are_usable(
-    registry: MlflowRegistry, model_files: ModelFiles, model_name: str
+    registry: MlflowRegistry, model_files: ModelFiles, model_name: str, settings: Settings
 ) -> None:
     import mlflow.onnx
     import onnx
 
-    with mlflow.start_run():
+    with plain_mlflow_run(settings.tracking_uri(), settings.artifact_location()):
         mlflow.onnx.log_model(
             onnx.load_model_from_string(model_files.onnx.read_bytes()),
             name="model",
@@ -128,11 +128,11 @@ def test_versions_logged_by_plain_mlflow_are_usable(
 
 
 def test_non_onnx_versions_are_refused_by_name(
-    registry: MlflowRegistry, model_files: ModelFiles, model_name: str
+    registry: MlflowRegistry, model_files: ModelFiles, model_name: str, settings: Settings
 ) -> None:
     import mlflow.sklearn
 
-    with mlflow.start_run():
+    with plain_mlflow_run(settings.tracking_uri(), settings.artifact_location()):
         mlflow.sklearn.log_model(
             model_files.estimator, name="model", registered_model_name=model_name
         )

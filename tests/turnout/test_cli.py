@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ModelFiles
+from tests.conftest import ModelFiles, plain_mlflow_run
+from turnout.settings import Settings
 from turnout.cli import main
 
 pytestmark = pytest.mark.mlflow
@@ -274,7 +275,7 @@ def test_usage_errors_do_not_trace(cli) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_versions_from_plain_mlflow_work_with_every_command(  # type: ignore[no-untyped-def]
-    cli, model_files: ModelFiles, model_name: str
+    cli, model_files: ModelFiles, model_name: str, cli_env: Settings
 ) -> None:
     import mlflow
     import mlflow.onnx
@@ -282,7 +283,7 @@ def test_versions_from_plain_mlflow_work_with_every_command(  # type: ignore[no-
 
     assert cli("models", "list").code == 0  # points MLflow at the test store
     for _ in range(2):
-        with mlflow.start_run():
+        with plain_mlflow_run(str(cli_env.mlflow_tracking_uri), cli_env.artifact_location()):
             mlflow.onnx.log_model(
                 onnx.load_model_from_string(model_files.onnx.read_bytes()),
                 name="model",
@@ -297,3 +298,14 @@ def test_versions_from_plain_mlflow_work_with_every_command(  # type: ignore[no-
     assert cli("models", "alias", "set", model_name, "challenger", "2").code == 0
     aliases = cli("models", "show", model_name, "--json").json()["aliases"]  # type: ignore[index]
     assert aliases == {"champion": "1", "previous": "2", "challenger": "2"}
+
+
+def test_a_bad_setting_is_a_one_line_error(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("TURNOUT_AUTO_UPGRADE", "maybe")
+    assert_user_error(cli("models", "list"), "TURNOUT_AUTO_UPGRADE")
+
+
+def test_models_show_lists_aliases_per_version(cli, registered: str) -> None:  # type: ignore[no-untyped-def]
+    assert cli("promote", registered, "2").code == 0
+    versions = cli("models", "show", registered, "--json").json()["versions"]  # type: ignore[index]
+    assert [v["aliases"] for v in versions] == [[], ["champion"], []]

@@ -84,6 +84,13 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if STATE.debug:
             raise
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):  # a TURNOUT_* variable with a bad value
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first.get("loc", ()))
+            _common.print_error(f"invalid setting TURNOUT_{field.upper()}: {first.get('msg')}")
+            sys.exit(1)
         if isinstance(exc, _known_errors()):
             _common.print_error(str(exc))
             sys.exit(1)
