@@ -390,7 +390,19 @@ def test_text_and_bytes_outputs() -> None:
 
 
 def test_error_body() -> None:
-    assert json.loads(encode_error_mlflow("bad")) == {"error_code": "BAD_REQUEST", "message": "bad"}
-    assert json.loads(encode_error_mlflow("oops", "INTERNAL_ERROR"))["error_code"] == (
-        "INTERNAL_ERROR"
-    )
+    assert json.loads(encode_error_mlflow("bad")) == {
+        "error_code": "BAD_REQUEST",
+        "message": "bad",
+        "sqlstate": "KAM00",
+        "error_class": "INVALID_PARAMETER_VALUE",
+    }
+    assert json.loads(encode_error_mlflow("odd", "SOMETHING_ELSE")) == {
+        "error_code": "SOMETHING_ELSE",
+        "message": "odd",
+    }
+
+
+def test_feature_columns_must_share_their_length(cancer_signature: ModelSignature) -> None:
+    with pytest.raises(BadRequest, match="^named columns must all have the same length$"):
+        columns: dict[str, list[float]] = {f"f{i}": [1.0, 2.0] for i in range(29)}
+        decode({"inputs": {**columns, "f29": [3.0]}}, cancer_signature)
