@@ -29,13 +29,13 @@ class GatewayProcess:
 def build_gateway(settings: Settings, *, replica: str | None = None) -> GatewayProcess:
     from router.api.app import create_app
     from router.api.context import GatewayContext
-    from router.quality import PredictionBuffer
+    from router.quality import PredictionBuffer, PredictionWriter
     from router.serving.attach import attach_with
-    from router.serving.flusher import Flusher
     from router.serving.gateway import Gateway
     from router.serving.pool import ModelPool
+    from router.serving.retention import Retention
     from router.serving.watcher import PolicyWatcher
-    from router.telemetry import Recorder
+    from router.telemetry import Flusher, Recorder
     from router.traffic import RoutingTable
 
     services = Services(settings)
@@ -48,10 +48,16 @@ def build_gateway(settings: Settings, *, replica: str | None = None) -> GatewayP
     pool = ModelPool(registry, attach=attach_with(recorder))
     gateway = Gateway(table, pool, recorder, predictions, log_predictions=settings.log_predictions)
     watcher = PolicyWatcher(sessions, registry, pool, table, interval=settings.policy_poll_s)
-    flusher = Flusher(sessions, recorder, predictions, interval=settings.flush_interval_s)
+    flusher = Flusher(
+        recorder,
+        sessions,
+        interval_s=settings.flush_interval_s,
+        also=(PredictionWriter(predictions, sessions).flush, Retention(sessions).maybe_prune),
+    )
     context = GatewayContext(
         gateway=gateway,
         watcher=watcher,
+        flusher=flusher,
         sessions=sessions,
         registry=registry,
         server_version=__version__,

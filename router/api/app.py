@@ -289,7 +289,7 @@ class _ScoringRoutes:
             outputs = ctx.gateway.run(
                 loaded, decoded.feeds, request_id=request_id, rows=decoded.rows, started=started
             )
-            payload = encode_predictions(outputs)
+            payload = encode_predictions(outputs, frame=decoded.frame)
         except ProtocolError as exc:
             code = "BAD_REQUEST" if exc.status < 500 else "INTERNAL_ERROR"
             return Response(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from router.serving.gateway import Gateway
 from router.serving.watcher import PolicyWatcher
+from router.telemetry import Flusher, Sample, names
 
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -17,17 +18,18 @@ DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 class GatewayContext:
     gateway: Gateway
     watcher: PolicyWatcher
+    flusher: Flusher
     sessions: sessionmaker[Session]
     registry: Any  # ArtifactSource: model_bytes(), reference_profile()
     server_version: str
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     default_model: str | None = None
 
-    def gauges(self) -> dict[str, Any]:
-        status = self.watcher.status
-        return {
-            "stale": status.stale,
-            "revisions": {m: p.revision for m, p in self.gateway.table.snapshot().items()},
-            "loaded": self.gateway.pool.loaded(),
-            "prediction_drops": self.gateway.predictions.dropped,
-        }
+    def gauges(self) -> list[Sample]:
+        """Process state for /metrics, beside the recorder's request counters."""
+        samples = [Sample(names.POLICY_STALE, 1.0 if self.watcher.status.stale else 0.0)]
+        for model, policy in self.gateway.table.snapshot().items():
+            samples.append(Sample(names.POLICY_REVISION, policy.revision, {"model": model}))
+        for model, version in self.gateway.pool.loaded():
+            samples.append(Sample(names.MODEL_LOADED, 1.0, {"model": model, "version": version}))
+        return samples + self.flusher.samples()

@@ -139,7 +139,7 @@ def router(ctx: GatewayContext) -> APIRouter:
             {
                 "model": model,
                 "window_s": window_s,
-                "versions": {v: _plain(s) for v, s in result.items()},
+                "versions": {v: s.summary() for v, s in result.items()},
             }
         )
 
@@ -163,7 +163,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(SQLAlchemyError, handler(503, "Control DB unavailable"))
 
     async def validation(request: Request, exc: Exception) -> Response:
-        errors = getattr(exc, "errors", lambda: [])()
+        errors: list[dict[str, Any]] = list(getattr(exc, "errors", list)())
         detail = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in errors
         )

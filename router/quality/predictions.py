@@ -14,7 +14,7 @@ from typing import Any, TypeAlias, cast
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import CursorResult, delete, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from migrations.models import Prediction
 from router.quality._common import chunks, require_aware
@@ -355,3 +355,28 @@ def _json_scalar(value: Any) -> Label | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     return str(value)
+
+
+class PredictionWriter:
+    """Moves buffered predictions into the control DB; a failed write puts them back."""
+
+    def __init__(self, buffer: PredictionBuffer, sessions: sessionmaker[Session]) -> None:
+        self.buffer = buffer
+        self.sessions = sessions
+        self.errors = 0
+        self.last_error: str | None = None
+
+    def flush(self) -> int:
+        records = self.buffer.drain()
+        if not records:
+            return 0
+        try:
+            with self.sessions.begin() as session:
+                written = write_predictions(session, records)
+        except Exception as exc:  # DB down: keep them (bounded by the buffer) and retry
+            self.errors += 1
+            self.last_error = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            self.buffer.requeue(records)
+            return 0
+        self.last_error = None
+        return written

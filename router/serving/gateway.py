@@ -118,7 +118,7 @@ class Gateway:
                 loaded.model,
                 loaded.version,
                 latency_s=time.perf_counter() - started,
-                outcome=names.MODEL_ERROR,
+                outcome=names.OUTCOME_MODEL_ERROR,
                 rows=rows,
             )
             raise ModelFailed(str(exc)) from None
@@ -126,7 +126,7 @@ class Gateway:
             loaded.model,
             loaded.version,
             latency_s=time.perf_counter() - started,
-            outcome=names.OK,
+            outcome=names.OUTCOME_OK,
             rows=rows,
             **_sketch_args(loaded, feeds),
             outputs=outputs.get(loaded.extra.get("output_name", "")) if outputs else None,
@@ -140,7 +140,7 @@ class Gateway:
             loaded.model,
             loaded.version,
             latency_s=time.perf_counter() - started,
-            outcome=names.CLIENT_ERROR,
+            outcome=names.OUTCOME_CLIENT_ERROR,
         )
 
     def run_shadow(
@@ -162,7 +162,7 @@ class Gateway:
                 primary_version,
                 shadow.version,
                 latency_s=time.perf_counter() - started,
-                outcome=names.MODEL_ERROR,
+                outcome=names.OUTCOME_MODEL_ERROR,
                 agreed=None,
             )
             _log.debug("shadow %s v%s failed: %s", shadow.model, shadow.version, exc)
@@ -172,7 +172,7 @@ class Gateway:
             primary_version,
             shadow.version,
             latency_s=time.perf_counter() - started,
-            outcome=names.OK,
+            outcome=names.OUTCOME_OK,
             agreed=_agreement(primary_outputs, outputs, shadow.extra.get("output_name")),
         )
         if self.log_predictions:

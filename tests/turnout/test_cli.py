@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ModelFiles, plain_mlflow_run
-from turnout.settings import Settings
 from turnout.cli import main
+from turnout.settings import Settings
 
 pytestmark = pytest.mark.mlflow
 

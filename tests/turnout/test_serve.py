@@ -7,6 +7,7 @@ time, 4 slow) and `typed` (one input per OIP datatype).
 
 from __future__ import annotations
 
+import io
 import json
 import statistics
 import time
@@ -257,7 +258,7 @@ def test_unknown_model_and_version_are_404(deployment: Deployment) -> None:
 
 
 def test_body_over_the_limit_is_413(deployment: Deployment) -> None:
-    big = _infer_body(np.zeros((400, 30), dtype=np.float32))
+    big = _infer_body(np.full((400, 30), 0.123456, dtype=np.float32))  # about 130 kB
     r = deployment.gateway.client.post("/v2/models/bc/infer", json=big)
     assert r.status_code == 413 and "limit" in r.json()["error"]
 
@@ -274,14 +275,9 @@ def _mlflow_reference(model_files: ModelFiles, payload: dict[str, object]) -> ob
     data, params = scoring_server._split_data_and_params(json.dumps(payload))
     parsed = scoring_server.infer_and_parse_data(data, model.metadata.get_input_schema())
     out = model.predict(parsed, params=params)
-    return json.loads(scoring_server.predictions_to_json(out, _Buffer()) or _Buffer.last)
-
-
-class _Buffer:
-    last = ""
-
-    def write(self, text: str) -> None:
-        _Buffer.last = text
+    buffer = io.StringIO()
+    scoring_server.predictions_to_json(out, buffer)
+    return json.loads(buffer.getvalue())
 
 
 def _saved_mlflow_model(model_files: ModelFiles) -> Path:
@@ -311,7 +307,15 @@ def test_invocations_payload_forms(deployment: Deployment, model_files: ModelFil
         assert r.status_code == 200, (payload.keys(), r.text)
         assert r.headers["x-turnout-version"] == "1"
         got = r.json()
-        want = _mlflow_reference(model_files, payload)
+        # For dataframe payloads MLflow's ONNX flavor tries to fold a classifier's label
+        # and probability outputs into one frame and fails; turnout answers them as
+        # MLflow answers the same rows sent as `inputs`.
+        reference = (
+            payload
+            if ("instances" in payload or "inputs" in payload)
+            else {"inputs": frame.to_numpy().tolist()}
+        )
+        want = _mlflow_reference(model_files, reference)
         assert got.keys() == want.keys()  # type: ignore[attr-defined]
         np.testing.assert_allclose(
             np.array(got["predictions"]["probabilities"]),

@@ -108,9 +108,8 @@ def show(
     as_json: _Json = False,
 ) -> None:
     """The model's current policy, its recent revisions, and live stats per version."""
-    from router.telemetry.store import read_merged
-
     from router.serving.policy_store import policy_history
+    from router.telemetry.store import read_merged
 
     svc = services()
     model = svc.registry.get_model(name)
@@ -166,8 +165,7 @@ def show(
 
 
 def _stats_dict(stats: Any) -> dict[str, Any]:
-    fn = getattr(stats, "to_dict", None)
-    return dict(fn()) if callable(fn) else dict(vars(stats))
+    return dict(stats.summary())
 
 
 def _ms(seconds: Any) -> str:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,7 +52,7 @@ def test_one_column_2d_outputs_are_flattened() -> None:
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.bool_])
 def test_array_batch_equals_one_by_one(dtype: type) -> None:
     rng = np.random.default_rng(1)
-    a = (rng.normal(0.5, 2.0, 200)).astype(dtype)
+    a: np.ndarray[Any, Any] = rng.normal(0.5, 2.0, 200).astype(dtype)
     if np.dtype(dtype).kind == "f":
         a[3] = np.nan
         a[4] = np.inf

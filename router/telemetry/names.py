@@ -1,0 +1,167 @@
+"""Every metric name, label name and request outcome of turnout, in one place.
+
+Dashboards (Grafana JSON, the web pages) are generated from these constants, so a
+rename cannot silently break a panel. ``METRICS`` holds each metric's type, labels and
+help text; ``/metrics`` takes its HELP and TYPE lines from there.
+
+Metrics (labels in braces):
+
+``turnout_requests_total{model,version,outcome}`` (counter)
+    Requests answered by a gateway replica for a model version, by outcome: ``ok``,
+    ``client_error`` (bad input, 4xx), ``model_error`` (the model failed, 5xx),
+    ``timeout``. Mirrored (shadow) requests are not counted here.
+``turnout_rows_total{model,version}`` (counter)
+    Input rows scored; a batch request counts all its rows.
+``turnout_request_duration_seconds{model,version}`` (histogram)
+    Time from routing a request to having its answer, every outcome included.
+``turnout_shadow_requests_total{model,version,primary_version,outcome}`` (counter)
+    Requests mirrored to ``version`` while ``primary_version`` answered the client.
+``turnout_shadow_comparisons_total{model,version,primary_version}`` (counter)
+    Mirrored requests whose answer was compared with the primary's.
+``turnout_shadow_disagreements_total{model,version,primary_version}`` (counter)
+    Compared mirrored requests whose answer differed from the primary's (labels
+    differ, or numbers differ by more than the tolerance).
+``turnout_policy_revision{model}`` (gauge)
+    The routing-policy revision a gateway replica is routing ``model`` by.
+``turnout_policy_stale`` (gauge)
+    1 while the replica cannot read the control DB and routes by its last known
+    policy, else 0.
+``turnout_model_loaded{model,version}`` (gauge)
+    1 while the replica holds a warmed session for the version, else 0.
+``turnout_telemetry_flush_errors_total`` (counter)
+    Failed attempts to write metric buckets to the control DB.
+``turnout_telemetry_dropped_buckets_total`` (counter)
+    Buckets dropped because the flush backlog was full (the DB was down too long).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+__all__ = [
+    "FLUSH_ERRORS_TOTAL",
+    "FLUSH_DROPPED_TOTAL",
+    "LABEL_MODEL",
+    "LABEL_OUTCOME",
+    "LABEL_PRIMARY_VERSION",
+    "LABEL_VERSION",
+    "METRICS",
+    "MODEL_LOADED",
+    "OUTCOMES",
+    "OUTCOME_CLIENT_ERROR",
+    "OUTCOME_MODEL_ERROR",
+    "OUTCOME_OK",
+    "OUTCOME_TIMEOUT",
+    "POLICY_REVISION",
+    "POLICY_STALE",
+    "REQUESTS_TOTAL",
+    "REQUEST_DURATION",
+    "ROWS_TOTAL",
+    "SHADOW_COMPARISONS_TOTAL",
+    "SHADOW_DISAGREEMENTS_TOTAL",
+    "SHADOW_REQUESTS_TOTAL",
+    "MetricSpec",
+    "MetricType",
+]
+
+LABEL_MODEL: Final = "model"
+LABEL_VERSION: Final = "version"
+LABEL_OUTCOME: Final = "outcome"
+LABEL_PRIMARY_VERSION: Final = "primary_version"
+
+OUTCOME_OK: Final = "ok"
+OUTCOME_CLIENT_ERROR: Final = "client_error"
+OUTCOME_MODEL_ERROR: Final = "model_error"
+OUTCOME_TIMEOUT: Final = "timeout"
+OUTCOMES: Final = (OUTCOME_OK, OUTCOME_CLIENT_ERROR, OUTCOME_MODEL_ERROR, OUTCOME_TIMEOUT)
+
+REQUESTS_TOTAL: Final = "turnout_requests_total"
+ROWS_TOTAL: Final = "turnout_rows_total"
+REQUEST_DURATION: Final = "turnout_request_duration_seconds"
+SHADOW_REQUESTS_TOTAL: Final = "turnout_shadow_requests_total"
+SHADOW_COMPARISONS_TOTAL: Final = "turnout_shadow_comparisons_total"
+SHADOW_DISAGREEMENTS_TOTAL: Final = "turnout_shadow_disagreements_total"
+POLICY_REVISION: Final = "turnout_policy_revision"
+POLICY_STALE: Final = "turnout_policy_stale"
+MODEL_LOADED: Final = "turnout_model_loaded"
+FLUSH_ERRORS_TOTAL: Final = "turnout_telemetry_flush_errors_total"
+FLUSH_DROPPED_TOTAL: Final = "turnout_telemetry_dropped_buckets_total"
+
+MetricType = Literal["counter", "gauge", "histogram"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """What ``/metrics`` says about one metric: its type, label names and help text."""
+
+    name: str
+    type: MetricType
+    labels: tuple[str, ...]
+    help: str
+
+
+_MV = (LABEL_MODEL, LABEL_VERSION)
+_SHADOW = (LABEL_MODEL, LABEL_VERSION, LABEL_PRIMARY_VERSION)
+
+METRICS: Final[dict[str, MetricSpec]] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec(
+            REQUESTS_TOTAL,
+            "counter",
+            (*_MV, LABEL_OUTCOME),
+            "Requests answered per model version, by outcome.",
+        ),
+        MetricSpec(ROWS_TOTAL, "counter", _MV, "Input rows scored per model version."),
+        MetricSpec(
+            REQUEST_DURATION,
+            "histogram",
+            _MV,
+            "Request latency per model version in seconds, every outcome included.",
+        ),
+        MetricSpec(
+            SHADOW_REQUESTS_TOTAL,
+            "counter",
+            (*_SHADOW, LABEL_OUTCOME),
+            "Requests mirrored to a shadow version, by the shadow's outcome.",
+        ),
+        MetricSpec(
+            SHADOW_COMPARISONS_TOTAL,
+            "counter",
+            _SHADOW,
+            "Mirrored requests whose answer was compared with the primary's.",
+        ),
+        MetricSpec(
+            SHADOW_DISAGREEMENTS_TOTAL,
+            "counter",
+            _SHADOW,
+            "Compared mirrored requests whose answer differed from the primary's.",
+        ),
+        MetricSpec(
+            POLICY_REVISION,
+            "gauge",
+            (LABEL_MODEL,),
+            "Routing-policy revision this replica routes the model by.",
+        ),
+        MetricSpec(
+            POLICY_STALE,
+            "gauge",
+            (),
+            "1 while the control DB is unreachable and the last known policy is used.",
+        ),
+        MetricSpec(MODEL_LOADED, "gauge", _MV, "1 while this replica holds a warmed session."),
+        MetricSpec(
+            FLUSH_ERRORS_TOTAL,
+            "counter",
+            (),
+            "Failed attempts to write metric buckets to the control DB.",
+        ),
+        MetricSpec(
+            FLUSH_DROPPED_TOTAL,
+            "counter",
+            (),
+            "Metric buckets dropped because the flush backlog was full.",
+        ),
+    )
+}
