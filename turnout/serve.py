@@ -46,7 +46,14 @@ def build_gateway(settings: Settings, *, replica: str | None = None) -> GatewayP
     predictions = PredictionBuffer()
     table = RoutingTable()
     pool = ModelPool(registry, attach=attach_with(recorder))
-    gateway = Gateway(table, pool, recorder, predictions, log_predictions=settings.log_predictions)
+    gateway = Gateway(
+        table,
+        pool,
+        recorder,
+        predictions,
+        log_predictions=settings.log_predictions,
+        deadline_s=settings.model_deadline_s,
+    )
     watcher = PolicyWatcher(sessions, registry, pool, table, interval=settings.policy_poll_s)
     flusher = Flusher(
         recorder,

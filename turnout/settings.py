@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         gt=0,
         description="How often telemetry is flushed to the control DB (TURNOUT_FLUSH_INTERVAL_S).",
     )
+    model_deadline_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="A model answer slower than this is a 504 and counts as a timeout "
+        "(TURNOUT_MODEL_DEADLINE_S).",
+    )
     log_predictions: bool = Field(
         default=True,
         description="Log predictions for feedback joins (TURNOUT_LOG_PREDICTIONS).",

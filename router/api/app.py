@@ -37,6 +37,7 @@ from router.serving.gateway import (
     REQUEST_ID_HEADER,
     VERSION_HEADER,
     ModelFailed,
+    ModelTimedOut,
     Target,
     new_request_id,
 )
@@ -195,7 +196,6 @@ class _OipRoutes:
                 decoded.feeds,
                 request_id=request_id,
                 rows=decoded.rows,
-                requested=None,
                 started=started,
             )
             payload = encode_infer_response(
@@ -220,6 +220,13 @@ class _OipRoutes:
         except (UnknownModel, UnknownVersion) as exc:
             return Response(
                 encode_error(str(exc)), 404, media_type=JSON, headers=_headers(target, request_id)
+            )
+        except ModelTimedOut as exc:
+            return Response(
+                encode_error(str(exc)),
+                504,
+                media_type=JSON,
+                headers=_headers(target, request_id),
             )
         except ModelFailed as exc:
             return Response(
@@ -309,6 +316,13 @@ class _ScoringRoutes:
             return Response(
                 encode_error_mlflow(str(exc), "RESOURCE_DOES_NOT_EXIST"),
                 404,
+                media_type=JSON,
+                headers=_headers(target, request_id),
+            )
+        except ModelTimedOut as exc:
+            return Response(
+                encode_error_mlflow(str(exc), "DEADLINE_EXCEEDED"),
+                504,
                 media_type=JSON,
                 headers=_headers(target, request_id),
             )

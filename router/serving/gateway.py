@@ -41,6 +41,10 @@ class ModelFailed(Exception):
     """The model raised while running a well-formed request (a 500, counted against it)."""
 
 
+class ModelTimedOut(Exception):
+    """The model answered, but after the deadline: a 504, counted as a timeout."""
+
+
 class Gateway:
     def __init__(
         self,
@@ -50,12 +54,14 @@ class Gateway:
         predictions: PredictionBuffer,
         *,
         log_predictions: bool = True,
+        deadline_s: float | None = None,
     ) -> None:
         self.table = table
         self.pool = pool
         self.recorder = recorder
         self.predictions = predictions
         self.log_predictions = log_predictions
+        self.deadline_s = deadline_s
 
     # -- routing ----------------------------------------------------------------------
 
@@ -104,12 +110,16 @@ class Gateway:
         *,
         request_id: str,
         rows: int,
-        requested: list[str] | None = None,
         started: float,
     ) -> dict[str, np.ndarray]:
-        """Run the model and record the outcome; raise InputMismatchError or ModelFailed."""
+        """Run the model and record the outcome.
+
+        Raises InputMismatchError (the client's fault), ModelFailed (the model's), or
+        ModelTimedOut when the answer came after the deadline: a caller that waited
+        that long has given up, so the answer counts as a timeout, not a success.
+        """
         try:
-            outputs = loaded.session.run(dict(feeds), requested)
+            outputs = loaded.session.run(dict(feeds))
         except InputMismatchError:
             self.record_client_error(loaded, started)
             raise
@@ -122,6 +132,18 @@ class Gateway:
                 rows=rows,
             )
             raise ModelFailed(str(exc)) from None
+        elapsed = time.perf_counter() - started
+        if self.deadline_s is not None and elapsed > self.deadline_s:
+            self.recorder.record(
+                loaded.model,
+                loaded.version,
+                latency_s=elapsed,
+                outcome=names.OUTCOME_TIMEOUT,
+                rows=rows,
+            )
+            raise ModelTimedOut(
+                f"the model answered in {elapsed:.3f} s, over the {self.deadline_s:g} s deadline"
+            )
         self.recorder.record(
             loaded.model,
             loaded.version,
