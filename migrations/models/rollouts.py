@@ -68,6 +68,12 @@ class Rollout(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The state machine's full status (timers, approvals, judge counters) as JSON, so a
+    # controller that restarts resumes exactly where the last one stopped.
+    status: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Compare-and-swap counter: every change bumps it, and a writer that read an older
+    # value (a racing `approve` and `abort`, or two controllers) loses cleanly.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class RolloutDecision(Base):
