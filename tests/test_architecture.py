@@ -39,8 +39,16 @@ PURE_ROUTER_FILES = (
     "router/traffic/split.py",
     "router/traffic/table.py",
     "router/quality/stats.py",
+    "router/api/codec/__init__.py",
+    "router/api/codec/errors.py",
+    "router/api/codec/oip.py",
+    "router/api/codec/mlflow_scoring.py",
+    "router/api/codec/_json.py",
+    "router/api/codec/_tensors.py",
+    "router/api/codec/_frames.py",
 )
-PURE_THIRD_PARTY = frozenset({"numpy", "scipy", "pandas", "pydantic"})
+# orjson only turns bytes into objects and back: no I/O, so pure modules may use it.
+PURE_THIRD_PARTY = frozenset({"numpy", "scipy", "pandas", "pydantic", "orjson"})
 
 
 @dataclass(frozen=True)

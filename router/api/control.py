@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -30,6 +30,19 @@ ACTOR_HEADER = "x-turnout-actor"
 
 class _BadBody(Exception):
     pass
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _require_model(ctx: GatewayContext, model: str) -> None:
+    from registry.errors import NotFound
+
+    try:
+        ctx.registry.get_model(model)
+    except NotFound:
+        raise UnknownModel(f"no registered model named '{model}'") from None
 
 
 def router(ctx: GatewayContext) -> APIRouter:
@@ -77,9 +90,12 @@ def router(ctx: GatewayContext) -> APIRouter:
                 'the body must be a JSON object: a routing policy or {"mode": "champion"}'
             )
         actor = request.headers.get(ACTOR_HEADER, "api")
+        await run_in_threadpool(_require_model, ctx, model)
         policy: RoutingPolicy | None = None
         if doc.get("mode") != "champion":
-            policy = RoutingPolicy.from_dict({**doc, "model": model})
+            # The model name seeds sticky hashing by default, as the CLI does, so keys
+            # keep their version whichever tool writes the next revision.
+            policy = RoutingPolicy.from_dict({"seed": model, **doc, "model": model})
             await run_in_threadpool(check_policy_versions, ctx.registry, policy)
 
         def store() -> Any:
@@ -95,8 +111,12 @@ def router(ctx: GatewayContext) -> APIRouter:
         model = request.query_params.get("model")
 
         def store() -> Any:
-            with ctx.sessions.begin() as session:
-                return record_feedback(session, items, model=model)
+            try:
+                with ctx.sessions.begin() as session:
+                    return record_feedback(session, items, model=model)
+            except IntegrityError:  # a racing first label for the same row: once more
+                with ctx.sessions.begin() as session:
+                    return record_feedback(session, items, model=model)
 
         result = await run_in_threadpool(store)
         return _json(
@@ -154,6 +174,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         return handle
 
     app.add_exception_handler(_BadBody, handler(400, "Bad request body"))
+    app.add_exception_handler(_TooLarge, handler(413, "Request body too large"))
     app.add_exception_handler(TrafficError, handler(422, "Invalid routing policy"))
     app.add_exception_handler(QualityError, handler(422, "Invalid feedback"))
     app.add_exception_handler(UnknownModel, handler(404, "Unknown model"))
@@ -173,7 +194,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 
 async def _json_body(request: Request) -> Any:
+    limit = request.app.state.ctx.max_body_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _TooLarge(f"request body of {declared} bytes is over the {limit}-byte limit")
     body = await request.body()
+    if len(body) > limit:
+        raise _TooLarge(f"request body is over the {limit}-byte limit")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -34,7 +34,17 @@ def version_helpers(loaded: LoadedVersion) -> dict[str, Any]:
         extra["feature_input"] = spec.name
         extra["sketcher"] = InputSketcher.from_profile(profile, names) if names else None
     label = next((o.name for o in sig.outputs if o.datatype in _LABEL_TYPES and o.rank <= 2), None)
-    score = next((o.name for o in sig.outputs if o.datatype in _SCORE_TYPES and o.rank == 2), None)
+    # Class probabilities are [n, k] with k >= 2; a [n, 1] float is a regressor's value.
+    score = next(
+        (
+            o.name
+            for o in sig.outputs
+            if o.datatype in _SCORE_TYPES
+            and o.rank == 2
+            and (o.shape[1] is None or o.shape[1] >= 2)
+        ),
+        None,
+    )
     single_value = next((o.name for o in sig.outputs if o.datatype in _SCORE_TYPES), None)
     extra["label_output"] = label
     extra["score_output"] = score

@@ -142,7 +142,7 @@ class Gateway:
                 rows=rows,
             )
             raise ModelTimedOut(
-                f"the model answered in {elapsed:.3f} s, over the {self.deadline_s:g} s deadline"
+                f"the request took {elapsed:.3f} s, over the {self.deadline_s:g} s deadline"
             )
         self.recorder.record(
             loaded.model,
@@ -163,6 +163,7 @@ class Gateway:
             loaded.version,
             latency_s=time.perf_counter() - started,
             outcome=names.OUTCOME_CLIENT_ERROR,
+            rows=0,  # nothing was scored
         )
 
     def run_shadow(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from migrations.models import Event, RegistryModel
 from migrations.models import RoutingPolicy as PolicyRow
 from router.serving.errors import PolicyConflict
-from router.traffic import RoutingPolicy
+from router.traffic import RoutingPolicy, TrafficError
 
 FOLLOW_CHAMPION: Mapping[str, Any] = {"mode": "champion"}
 EVENT_POLICY = "traffic.policy"
@@ -32,6 +32,7 @@ class StoredPolicy:
     created_at: datetime | None
     created_by: str | None
     rollout_id: int | None = None
+    error: str | None = None  # the stored document no longer parses (kept, not applied)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +43,7 @@ class StoredPolicy:
             "created_at": None if self.created_at is None else self.created_at.isoformat(),
             "created_by": self.created_by,
             "rollout_id": self.rollout_id,
+            "error": self.error,
         }
 
 
@@ -143,8 +145,12 @@ def champions(session: Session) -> dict[str, str]:
 def _stored(row: PolicyRow) -> StoredPolicy:
     doc = row.policy or {}
     policy = None
+    error = None
     if doc.get("mode") != "champion":
-        policy = RoutingPolicy.from_dict(doc).with_revision(row.revision)
+        try:
+            policy = RoutingPolicy.from_dict(doc).with_revision(row.revision)
+        except TrafficError as exc:  # written by another tool or an older turnout
+            error = f"stored policy revision {row.revision} is invalid: {exc}"
     return StoredPolicy(
         model=row.model_name,
         revision=row.revision,
@@ -152,4 +158,5 @@ def _stored(row: PolicyRow) -> StoredPolicy:
         created_at=row.created_at,
         created_by=row.created_by,
         rollout_id=row.rollout_id,
+        error=error,
     )

@@ -19,7 +19,12 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from router.serving.policy_store import champions, latest_policies
+from router.serving.policy_store import (
+    StoredPolicy,
+    champions,
+    latest_policies,
+    latest_revisions,
+)
 from router.serving.pool import ModelPool
 from router.traffic import RoutingPolicy, RoutingTable, single
 
@@ -74,6 +79,8 @@ class PolicyWatcher:
         self._seen_registry: dict[str, str] = {}
         self._last_registry: float | None = None
         self._applied: dict[str, dict[str, Any]] = {}
+        self._revisions: dict[str, int] = {}
+        self._stored: dict[str, StoredPolicy] | None = None
         self._retry_at = 0.0
         self.retry_failed_s = 5.0
         self._stop = threading.Event()
@@ -106,7 +113,11 @@ class PolicyWatcher:
         """Sync once; True if the routing table changed."""
         try:
             with self.sessions() as session:
-                stored = latest_policies(session)
+                revisions = latest_revisions(session)
+                if revisions != self._revisions or self._stored is None:
+                    self._stored = latest_policies(session)  # only when something changed
+                    self._revisions = revisions
+                stored = self._stored
                 ledger = champions(session)
         except Exception as exc:
             self.status.stale = True
@@ -117,16 +128,22 @@ class PolicyWatcher:
         self.status.last_error = None
         self._merge_champions(ledger, self._registry_champions())
         desired: dict[str, RoutingPolicy] = {}
+        invalid: dict[str, str] = {}
+        current = self.table.snapshot()
         for model in sorted(set(stored) | set(self._champions)):
             record = stored.get(model)
-            if record is not None and record.policy is not None:
+            if record is not None and record.error is not None:
+                invalid[model] = record.error + " (previous policy kept)"
+                if model in current:
+                    desired[model] = current[model]
+            elif record is not None and record.policy is not None:
                 desired[model] = record.policy
             elif model in self._champions:
                 revision = 0 if record is None else record.revision
                 desired[model] = single(model, self._champions[model], seed=model).with_revision(
                     revision
                 )
-        return self._apply(desired)
+        return self._apply(desired, invalid)
 
     def _registry_champions(self) -> dict[str, str] | None:
         now = self.clock()
@@ -154,16 +171,20 @@ class PolicyWatcher:
                     self._champions[model] = version
             self._seen_registry = dict(registry)
 
-    def _apply(self, desired: dict[str, RoutingPolicy]) -> bool:
+    def _apply(self, desired: dict[str, RoutingPolicy], invalid: dict[str, str]) -> bool:
         docs = {m: p.to_dict() for m, p in desired.items()}
-        if docs == self._applied and (not self.status.load_errors or self.clock() < self._retry_at):
+        if (
+            docs == self._applied
+            and not invalid
+            and (not self.status.load_errors or self.clock() < self._retry_at)
+        ):
             self.status.started = True
             return False
         wanted = {(m, v) for m, p in desired.items() for v in p.versions()}
         failures = self.pool.ensure(wanted)
         current = self.table.snapshot()
         final: dict[str, RoutingPolicy] = {}
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = dict(invalid)
         for model, policy in desired.items():
             bad = [
                 failures[(model, v)] for v in sorted(policy.versions()) if (model, v) in failures

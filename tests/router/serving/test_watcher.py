@@ -210,3 +210,23 @@ def test_racing_writers_never_share_a_revision(sessions: sessionmaker[Session]) 
     assert revisions == list(range(1, len(revisions) + 1))  # distinct, no gaps
     with sessions() as s:
         assert latest_revisions(s) == {MODEL: revisions[-1]}
+
+
+def test_an_unreadable_stored_policy_keeps_the_previous_one(
+    sessions: sessionmaker[Session],
+) -> None:
+    from migrations.models import RoutingPolicy as PolicyRow
+
+    reg = _registry(plain_model(), plain_model())
+    reg.set_alias(MODEL, "champion", "1")
+    watcher, table, _ = _watcher(reg, sessions)
+    with sessions.begin() as s:
+        put_policy(s, MODEL, _policy(("1", 50), ("2", 50)), actor="ana")
+    watcher.poll_once()
+    with sessions.begin() as s:  # a document some other tool wrote
+        s.add(PolicyRow(model_name=MODEL, revision=2, policy={"routes": "all"}, created_by="x"))
+    watcher.poll_once()
+    assert not watcher.status.stale
+    assert "revision 2 is invalid" in watcher.status.load_errors[MODEL]
+    compiled = table.get(MODEL)
+    assert compiled is not None and compiled.policy.revision == 1
