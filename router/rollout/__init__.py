@@ -1,1 +1,92 @@
-"""router/rollout (built by later issues)."""
+"""Progressive rollouts: specs, phases and the transition table, the pure step() machine,
+and one-line descriptions (pure: stdlib, pydantic; yaml only in spec_io)."""
+
+from __future__ import annotations
+
+from router.rollout.actions import (
+    COMMAND_PHASES,
+    TRAFFIC_ACTIONS,
+    Action,
+    CallGate,
+    Command,
+    CommandKind,
+    Notify,
+    PromoteAlias,
+    RecordDecision,
+    RestoreAlias,
+    SetTraffic,
+)
+from router.rollout.describe import describe_status
+from router.rollout.errors import CommandError, RolloutError, SpecError, TransitionError
+from router.rollout.machine import analysis_in_force, desired_traffic, fail, step
+from router.rollout.phases import ACTIVE, TERMINAL, TRANSITIONS, RolloutPhase, check_transition
+from router.rollout.spec import (
+    GATE_TYPES,
+    STRATEGIES,
+    WEBHOOK_TYPES,
+    ABTestSpec,
+    Analysis,
+    AnalysisOptions,
+    BlueGreenSpec,
+    MatchSpec,
+    Pause,
+    PauseOptions,
+    RolloutSpec,
+    SetWeight,
+    Step,
+    StickySpec,
+    Strategy,
+    Webhook,
+    WebhookType,
+)
+from router.rollout.spec_io import dump_spec, load_spec, spec_from_flags
+from router.rollout.status import RolloutStatus
+
+__all__ = [
+    "ACTIVE",
+    "COMMAND_PHASES",
+    "GATE_TYPES",
+    "STRATEGIES",
+    "TERMINAL",
+    "TRAFFIC_ACTIONS",
+    "TRANSITIONS",
+    "WEBHOOK_TYPES",
+    "ABTestSpec",
+    "Action",
+    "Analysis",
+    "AnalysisOptions",
+    "BlueGreenSpec",
+    "CallGate",
+    "Command",
+    "CommandError",
+    "CommandKind",
+    "MatchSpec",
+    "Notify",
+    "Pause",
+    "PauseOptions",
+    "PromoteAlias",
+    "RecordDecision",
+    "RestoreAlias",
+    "RolloutError",
+    "RolloutPhase",
+    "RolloutSpec",
+    "RolloutStatus",
+    "SetTraffic",
+    "SetWeight",
+    "SpecError",
+    "Step",
+    "StickySpec",
+    "Strategy",
+    "TransitionError",
+    "Webhook",
+    "WebhookType",
+    "analysis_in_force",
+    "check_transition",
+    "describe_status",
+    "desired_traffic",
+    "dump_spec",
+    "fail",
+    "load_spec",
+    "spec_from_flags",
+    "step",
+]
