@@ -46,14 +46,6 @@ PURE_ROUTER_FILES = (
     "router/api/codec/_json.py",
     "router/api/codec/_tensors.py",
     "router/api/codec/_frames.py",
-    "router/rollout/__init__.py",
-    "router/rollout/errors.py",
-    "router/rollout/phases.py",
-    "router/rollout/spec.py",
-    "router/rollout/status.py",
-    "router/rollout/actions.py",
-    "router/rollout/machine.py",
-    "router/rollout/describe.py",
 )
 # orjson only turns bytes into objects and back: no I/O, so pure modules may use it.
 PURE_THIRD_PARTY = frozenset({"numpy", "scipy", "pandas", "pydantic", "orjson"})
