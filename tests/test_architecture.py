@@ -46,6 +46,23 @@ PURE_ROUTER_FILES = (
     "router/api/codec/_json.py",
     "router/api/codec/_tensors.py",
     "router/api/codec/_frames.py",
+    "router/analysis/errors.py",
+    "router/analysis/evaluate.py",
+    "router/analysis/jsonpath.py",
+    "router/analysis/judge.py",
+    "router/analysis/measurement.py",
+    "router/analysis/sequential.py",
+    "router/analysis/shift.py",
+    "router/analysis/simulate.py",
+    "router/analysis/spec.py",
+    "router/analysis/verdict.py",
+    "router/rollout/actions.py",
+    "router/rollout/describe.py",
+    "router/rollout/errors.py",
+    "router/rollout/machine.py",
+    "router/rollout/phases.py",
+    "router/rollout/spec.py",
+    "router/rollout/status.py",
 )
 # orjson only turns bytes into objects and back: no I/O, so pure modules may use it.
 PURE_THIRD_PARTY = frozenset({"numpy", "scipy", "pandas", "pydantic", "orjson"})

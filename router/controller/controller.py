@@ -1,0 +1,301 @@
+"""The rollout controller: a level-triggered tick that measures, judges, steps, acts.
+
+Each tick (about once a second, only while holding the lease) every active rollout is
+advanced: measurements of candidate and baseline over the current window go to the
+pure judge, the verdict to the pure state machine, and the resulting actions are
+carried out (idempotently) before the new status is saved with a compare-and-swap.
+Every judged tick leaves a decision row with the verdict and its evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from router.analysis import JudgeState, Verdict, judge
+from router.analysis.providers import ProviderContext, make_providers, measure_all
+from router.analysis.providers.base import Window
+from router.controller.errors import RolloutConflict
+from router.controller.executor import Executor
+from router.controller.lease import Lease
+from router.controller.store import (
+    active_rollouts,
+    get_rollout,
+    record_decision,
+    record_event,
+    save_status,
+)
+from router.controller.webhooks import WebhookCaller
+from router.rollout import (
+    Analysis,
+    Command,
+    Notify,
+    Pause,
+    RecordDecision,
+    RolloutPhase,
+    RolloutSpec,
+    RolloutStatus,
+    SetTraffic,
+    analysis_in_force,
+    desired_traffic,
+    step,
+)
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TickResult:
+    rollout_id: int
+    phase_before: str
+    phase_after: str
+    verdict: str | None
+    done: list[str] = field(default_factory=list)
+
+
+def _ts(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def window_seconds(status: RolloutStatus, spec: RolloutSpec) -> float:
+    """How long the current analysis window lasts (when a passing verdict may count)."""
+    if spec.strategy == "canary" and status.step_index < len(spec.steps):
+        current = spec.steps[status.step_index]
+        if isinstance(current, Analysis):
+            return float(current.duration_s)
+        if isinstance(current, Pause) and current.pause.duration_s is not None:
+            return float(current.pause.duration_s)
+    if spec.strategy == "bluegreen" and spec.bluegreen is not None:
+        if status.phase is RolloutPhase.POST_PROMOTION:
+            return float(spec.bluegreen.post_promotion_s)
+        return float(spec.bluegreen.pre_promotion_s)
+    if spec.strategy == "abtest" and spec.abtest is not None:
+        return float(spec.abtest.min_duration_s or spec.abtest.max_duration_s)
+    return float(spec.step_duration_s)
+
+
+class Controller:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        executor: Executor,
+        providers: ProviderContext,
+        webhooks: WebhookCaller,
+        *,
+        lease: Lease | None = None,
+        interval_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+        actor: str = "controller",
+    ) -> None:
+        self.sessions = sessions
+        self.executor = executor
+        self.providers = providers
+        self.webhooks = webhooks
+        self.lease = lease
+        self.interval_s = interval_s
+        self.clock = clock
+        self.actor = actor
+        self.active = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="turnout-controller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.lease is not None and self.active:
+            try:
+                self.lease.release()
+            except Exception:  # the lease simply expires
+                _log.warning("could not release the controller lease")
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # the DB went away, say: try again next tick
+                _log.exception("controller tick failed")
+            self._stop.wait(self.interval_s)
+
+    # -- ticks --------------------------------------------------------------------------
+
+    def tick(self) -> list[TickResult]:
+        if self.lease is not None:
+            self.active = self.lease.acquire()
+            if not self.active:
+                return []
+        with self.sessions() as session:
+            ids = [row.id for row in active_rollouts(session)]
+        results = []
+        for rollout_id in ids:
+            try:
+                results.append(self.advance(rollout_id))
+            except RolloutConflict:
+                continue  # a human acted on it meanwhile; the next tick sees the new status
+            except Exception:
+                _log.exception("rollout #%s: tick failed; retrying next tick", rollout_id)
+        return results
+
+    def advance(self, rollout_id: int, command: Command | None = None) -> TickResult:
+        """One step of one rollout (or one human command), carried out and saved."""
+        now = self.clock()
+        with self.sessions() as session:
+            row = get_rollout(session, rollout_id)
+            spec = RolloutSpec.from_dict(row.spec)
+            status = RolloutStatus.from_dict(row.status)
+            generation = row.generation
+        before = status
+        verdict: Verdict | None = None
+        if command is None:
+            verdict, status = self._judge(rollout_id, spec, status, now)
+            gate_ok = self._gate(rollout_id, spec, status) if status.pending_gate else None
+            status, actions = step(status, spec, verdict, now, gate_ok=gate_ok)
+        else:
+            status, actions = step(status, spec, None, now, command=command)
+        done = self.executor.apply(rollout_id, spec, actions)
+        if not any(isinstance(a, SetTraffic) for a in actions):
+            # Level-triggered: whatever happened before, traffic matches the status.
+            wanted = desired_traffic(status, spec)
+            if wanted is not None and self.executor.set_traffic(rollout_id, spec, wanted):
+                done.append("traffic reconciled")
+        self._save(rollout_id, generation, before, status, spec, actions, verdict, command, done)
+        for action in actions:
+            if isinstance(action, Notify):
+                self.webhooks.notify(
+                    spec.webhooks_of(action.kind), self._payload(rollout_id, spec, status, action)
+                )
+        return TickResult(
+            rollout_id,
+            str(before.phase),
+            str(status.phase),
+            None if verdict is None else str(verdict.phase),
+            done,
+        )
+
+    def _judge(
+        self, rollout_id: int, spec: RolloutSpec, status: RolloutStatus, now: float
+    ) -> tuple[Verdict | None, RolloutStatus]:
+        analysis = analysis_in_force(status, spec)
+        if analysis is None:
+            return None, status
+        window = Window(
+            model=spec.model,
+            candidate=spec.candidate,
+            baseline=spec.baseline,
+            since=_ts(status.step_started_at),
+            until=_ts(now),
+        )
+        measured = measure_all(analysis, window, make_providers(analysis, self.providers))
+        state = (
+            JudgeState.from_dict(status.analysis_state) if status.analysis_state else JudgeState()
+        )
+        verdict, state = judge(
+            analysis,
+            None,
+            None,
+            state,
+            deadline_passed=now - status.step_started_at >= window_seconds(status, spec),
+            now=now,
+            measurements=measured.measurements,
+            provider_errors=measured.errors,
+        )
+        return verdict, replace(status, analysis_state=state.to_dict())
+
+    def _gate(self, rollout_id: int, spec: RolloutSpec, status: RolloutStatus) -> bool:
+        kind = status.pending_gate or ""
+        ok, notes = self.webhooks.gate(
+            spec.webhooks_of(kind),
+            {
+                "rollout_id": rollout_id,
+                "model": spec.model,
+                "candidate": spec.candidate,
+                "baseline": spec.baseline,
+                "gate": kind,
+                "phase": str(status.phase),
+                "weight": status.weight,
+            },
+        )
+        if not ok:
+            _log.info("rollout #%s: gate %s not passed: %s", rollout_id, kind, "; ".join(notes))
+        return ok
+
+    def _save(
+        self,
+        rollout_id: int,
+        generation: int,
+        before: RolloutStatus,
+        after: RolloutStatus,
+        spec: RolloutSpec,
+        actions: list[Any],
+        verdict: Verdict | None,
+        command: Command | None,
+        done: list[str],
+    ) -> None:
+        evidence = {} if verdict is None else verdict.to_dict()
+        with self.sessions.begin() as session:
+            row = get_rollout(session, rollout_id)
+            save_status(session, row, after, expected_generation=generation)
+            recorded = False
+            for action in actions:
+                if isinstance(action, RecordDecision):
+                    record_decision(
+                        session,
+                        rollout_id,
+                        at=after.updated_at or self.clock(),
+                        step_index=action.step_index,
+                        phase_before=action.phase_before,
+                        phase_after=action.phase_after,
+                        verdict=action.verdict or ("command" if command else "-"),
+                        measurements={**evidence, "actions_done": done},
+                        reason=action.reason,
+                    )
+                    recorded = True
+                elif isinstance(action, Notify):
+                    record_event(
+                        session,
+                        row,
+                        f"rollout.{action.kind}",
+                        actor=command.by if command and command.by else self.actor,
+                        reason=command.reason if command and command.reason else None,
+                        payload=dict(action.payload),
+                    )
+            if verdict is not None and not recorded:
+                record_decision(
+                    session,
+                    rollout_id,
+                    at=self.clock(),
+                    step_index=after.step_index,
+                    phase_before=str(before.phase),
+                    phase_after=str(after.phase),
+                    verdict=str(verdict.phase),
+                    measurements={**evidence, "actions_done": done},
+                    reason=verdict.reason,
+                )
+
+    def _payload(
+        self, rollout_id: int, spec: RolloutSpec, status: RolloutStatus, action: Notify
+    ) -> dict[str, Any]:
+        return {
+            "rollout_id": rollout_id,
+            "model": spec.model,
+            "candidate": spec.candidate,
+            "baseline": spec.baseline,
+            "kind": action.kind,
+            "phase": str(status.phase),
+            "weight": status.weight,
+            "message": status.message,
+            **dict(action.payload),
+        }
