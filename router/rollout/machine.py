@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from router.analysis import Phase as VerdictPhase
+from router.analysis.verdict import Phase as VerdictPhase
 from router.rollout.actions import (
     COMMAND_PHASES,
     Action,
@@ -56,7 +56,8 @@ from router.rollout.spec import Analysis, Pause, RolloutSpec, SetWeight
 from router.rollout.status import RolloutStatus
 
 if TYPE_CHECKING:
-    from router.analysis import AnalysisSpec, Verdict
+    from router.analysis.spec import AnalysisSpec
+    from router.analysis.verdict import Verdict
 
 __all__ = [
     "RolloutStatus",

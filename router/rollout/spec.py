@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from router.analysis import AnalysisSpec, default_analysis
+from router.analysis.spec import AnalysisSpec, default_analysis
 from router.rollout.errors import SpecError
 from router.traffic import VERSION_PATTERN, MatchRule, PolicyError, StickyKey
 
