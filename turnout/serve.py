@@ -26,7 +26,9 @@ class GatewayProcess:
     context: object  # router.api.context.GatewayContext
 
 
-def build_gateway(settings: Settings, *, replica: str | None = None) -> GatewayProcess:
+def build_gateway(
+    settings: Settings, *, replica: str | None = None, with_controller: bool | None = None
+) -> GatewayProcess:
     from router.api.app import create_app
     from router.api.context import GatewayContext
     from router.quality import PredictionBuffer, PredictionWriter
@@ -40,6 +42,8 @@ def build_gateway(settings: Settings, *, replica: str | None = None) -> GatewayP
 
     services = Services(settings)
     sessions = services.sessions  # reachable, schema at head (or a clear error)
+    if with_controller is None:
+        with_controller = settings.role in ("all", "controller")
     registry = services.registry
     replica_id = replica or f"{socket.gethostname()}:{os.getpid()}"
     recorder = Recorder(replica_id)
@@ -72,21 +76,51 @@ def build_gateway(settings: Settings, *, replica: str | None = None) -> GatewayP
         default_model=settings.default_model,
     )
 
+    controller = build_controller(services) if with_controller else None
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from starlette.concurrency import run_in_threadpool
 
         await run_in_threadpool(watcher.start)  # first sync loads and warms the versions
         flusher.start()
+        if controller is not None:
+            controller.start()  # type: ignore[attr-defined]
         try:
             yield
         finally:
+            if controller is not None:
+                await run_in_threadpool(controller.stop)  # type: ignore[attr-defined]
             watcher.stop()
             await run_in_threadpool(flusher.stop)
             services.close()
 
     app = create_app(context, lifespan=lifespan)
     return GatewayProcess(app=app, services=services, context=context)
+
+
+def build_controller(services: Services, *, lease: bool = True) -> object:
+    """The rollout controller on these services (leased, so only one runs anywhere)."""
+    from router.analysis.providers import ProviderContext
+    from router.controller.controller import Controller
+    from router.controller.executor import Executor
+    from router.controller.lease import Lease
+    from router.controller.measure import builtin_reader
+    from router.controller.webhooks import WebhookCaller
+
+    sessions = services.sessions
+    return Controller(
+        sessions,
+        Executor(sessions, services.ledger, actor="controller"),
+        ProviderContext(
+            read_builtin=builtin_reader(sessions),
+            prometheus_url=services.settings.prometheus_url,
+        ),
+        # Webhook secrets are named by environment variable in rollout specs.
+        WebhookCaller(dict(os.environ)),
+        lease=Lease(sessions) if lease else None,
+        interval_s=services.settings.controller_interval_s,
+    )
 
 
 def create_gateway_app() -> FastAPI:

@@ -84,6 +84,23 @@ class Settings(BaseSettings):
         description="Log predictions for feedback joins (TURNOUT_LOG_PREDICTIONS).",
     )
 
+    role: str = Field(
+        default="all",
+        pattern="^(all|gateway)$",
+        description="What `turnout serve` runs: all (gateway + rollout controller) or gateway "
+        "(TURNOUT_ROLE).",
+    )
+    controller_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Seconds between rollout controller ticks (TURNOUT_CONTROLLER_INTERVAL_S).",
+    )
+    prometheus_url: str | None = Field(
+        default=None,
+        description="Prometheus base URL for `provider: prometheus` metrics "
+        "(TURNOUT_PROMETHEUS_URL).",
+    )
+
     def resolved_state_dir(self) -> Path:
         return self.state_dir.expanduser().resolve()
 

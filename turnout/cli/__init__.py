@@ -48,10 +48,12 @@ def _root(
 
 
 def _assemble() -> None:
-    from turnout.cli import db, demo, models, promotion, serve, traffic
+    from turnout.cli import db, demo, models, promotion, rollout, serve, traffic
 
     app.add_typer(models.app, name="models")
     app.add_typer(traffic.app, name="traffic")
+    app.add_typer(rollout.app, name="rollout")
+    app.command("controller")(rollout.controller)
     app.add_typer(db.app, name="db")
     app.command("serve")(serve.serve)
     app.command("promote")(promotion.promote)
@@ -67,10 +69,23 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from monitors.errors import MonitorError
     from registry.errors import RegistryError
     from router.inference.errors import InferenceError
+    from router.analysis.errors import AnalysisError
+    from router.controller.errors import ControllerError
+    from router.rollout.errors import RolloutError
     from router.serving.errors import ServingError
     from router.traffic.errors import TrafficError
 
-    return (RegistryError, ControlDBError, InferenceError, MonitorError, ServingError, TrafficError)
+    return (
+        RegistryError,
+        ControlDBError,
+        InferenceError,
+        MonitorError,
+        ServingError,
+        TrafficError,
+        RolloutError,
+        AnalysisError,
+        ControllerError,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,357 @@
+"""`turnout rollout`: start progressive rollouts, watch them, explain and steer them."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from turnout.cli._common import fmt_time, out, print_json, services
+
+app = typer.Typer(
+    help="Progressive rollouts: canary, blue-green, A/B and shadow.", no_args_is_help=True
+)
+
+_Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_Reason = Annotated[
+    str | None, typer.Option("--reason", "-r", help="Why; stored in the audit log.")
+]
+_Id = Annotated[int, typer.Argument(help="Rollout id (see `turnout rollout list`).")]
+
+
+def _controller() -> Any:
+    from turnout.serve import build_controller
+
+    # Commands act at once on the rollout; the compare-and-swap on its row, not the
+    # lease, keeps them from racing the running controller.
+    return build_controller(services(), lease=False)
+
+
+def _row_dict(row: Any) -> dict[str, Any]:
+    from router.rollout import RolloutSpec, RolloutStatus, describe_status
+
+    spec = RolloutSpec.from_dict(row.spec)
+    status = RolloutStatus.from_dict(row.status)
+    return {
+        "id": row.id,
+        "model": row.model_name,
+        "strategy": row.strategy,
+        "baseline": row.baseline_version,
+        "candidate": row.candidate_version,
+        "phase": row.phase,
+        "step_index": row.step_index,
+        "weight": row.weight,
+        "message": row.message,
+        "summary": describe_status(status, spec, now=time.time()),
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "finished_at": None if row.finished_at is None else row.finished_at.isoformat(),
+    }
+
+
+@app.command("start")
+def start(
+    name: Annotated[str | None, typer.Argument(help="Model (omit with -f).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Candidate version.")] = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="canary, bluegreen, abtest or shadow.")
+    ] = "canary",
+    steps: Annotated[
+        str, typer.Option("--steps", help="Canary weights, e.g. 5,25,50,100.")
+    ] = "5,25,50,100",
+    step_duration: Annotated[
+        float, typer.Option("--step-duration", min=1, help="Seconds of analysis per step.")
+    ] = 60.0,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Version to compare with (default: champion).")
+    ] = None,
+    no_analysis: Annotated[
+        bool, typer.Option("--no-analysis", help="Timers only, no metric analysis.")
+    ] = False,
+    no_promote: Annotated[
+        bool, typer.Option("--no-promote", help="Do not move the champion alias at the end.")
+    ] = False,
+    spec_file: Annotated[
+        Path | None, typer.Option("-f", "--file", help="Rollout spec (YAML or JSON).")
+    ] = None,
+    as_json: _Json = False,
+) -> None:
+    """Start a rollout; the controller (in `turnout serve`) walks it from there."""
+    from router.controller.service import start_rollout
+    from router.rollout import SpecError, load_spec, spec_from_flags
+
+    if spec_file is not None:
+        if not spec_file.is_file():
+            raise SpecError(f"spec file not found: {spec_file}")
+        spec = load_spec(spec_file.read_text(encoding="utf-8"), source=str(spec_file))
+    else:
+        if name is None or to is None:
+            raise SpecError("give NAME and --to VERSION, or -f SPEC_FILE")
+        spec = spec_from_flags(
+            name,
+            to,
+            strategy,
+            baseline=baseline,
+            steps=steps,
+            step_duration_s=step_duration,
+            analysis=not no_analysis,
+            promote=not no_promote,
+        )
+    svc = services()
+    rollout_id, resolved = start_rollout(svc.sessions, svc.registry, spec, actor=svc.actor())
+    if as_json:
+        print_json({"id": rollout_id, "spec": resolved.to_dict()})
+        return
+    out.print(
+        f"rollout #{rollout_id}: {resolved.model} v{resolved.baseline} -> v{resolved.candidate} "
+        f"({resolved.strategy}); the controller in `turnout serve` takes it from here",
+        markup=False,
+    )
+
+
+@app.command("list")
+def list_cmd(
+    name: Annotated[str | None, typer.Argument(help="Only this model.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    as_json: _Json = False,
+) -> None:
+    """Recent rollouts, newest first."""
+    from router.controller.store import list_rollouts
+
+    with services().sessions() as session:
+        rows = [_row_dict(r) for r in list_rollouts(session, model=name, limit=limit)]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no rollouts")
+        return
+    table = Table("id", "model", "strategy", "from", "to", "phase", "where")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["model"],
+            r["strategy"],
+            r["baseline"],
+            r["candidate"],
+            r["phase"],
+            r["summary"],
+        )
+    out.print(table)
+
+
+@app.command("status")
+def status(rollout_id: _Id, as_json: _Json = False) -> None:
+    """Where a rollout is, and its last verdict."""
+    from router.controller.store import decisions, get_rollout
+
+    with services().sessions() as session:
+        row = _row_dict(get_rollout(session, rollout_id))
+        last = decisions(session, rollout_id, limit=1)
+        verdict = (
+            None
+            if not last
+            else {
+                "verdict": last[0].verdict,
+                "reason": last[0].reason,
+                "at": last[0].at.isoformat(),
+            }
+        )
+    if as_json:
+        print_json({**row, "last_decision": verdict})
+        return
+    out.print(
+        f"rollout #{row['id']} {row['model']}: v{row['baseline']} -> v{row['candidate']} "
+        f"({row['strategy']})",
+        markup=False,
+    )
+    out.print(f"  phase: {row['phase']}  ({row['summary']})", markup=False)
+    if row["message"]:
+        out.print(f"  message: {row['message']}", markup=False)
+    if verdict:
+        out.print(f"  last verdict: {verdict['verdict']}: {verdict['reason']}", markup=False)
+
+
+@app.command("explain")
+def explain(
+    rollout_id: _Id,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Last N decisions.")] = 20,
+    as_json: _Json = False,
+) -> None:
+    """Every recorded decision: measurements, thresholds, statistics, verdict and why."""
+    from router.analysis import Verdict
+    from router.controller.store import decisions, get_rollout
+
+    with services().sessions() as session:
+        get_rollout(session, rollout_id)
+        rows = decisions(session, rollout_id, limit=limit)
+        docs: list[dict[str, Any]] = [
+            {
+                "at": d.at.isoformat(),
+                "step_index": d.step_index,
+                "phase_before": d.phase_before,
+                "phase_after": d.phase_after,
+                "verdict": d.verdict,
+                "reason": d.reason,
+                "evidence": d.measurements,
+            }
+            for d in rows
+        ]
+    if as_json:
+        print_json(docs)
+        return
+    if not docs:
+        out.print(f"rollout #{rollout_id}: no decisions yet")
+        return
+    for d in docs:
+        move = (
+            d["phase_before"]
+            if d["phase_before"] == d["phase_after"]
+            else (f"{d['phase_before']} -> {d['phase_after']}")
+        )
+        out.print(
+            f"{fmt_time(datetime.fromisoformat(d['at']))}  step {d['step_index']}  "
+            f"{move}  [{d['verdict']}]",
+            markup=False,
+        )
+        evidence = d["evidence"] or {}
+        if "phase" in evidence and "metrics" in evidence:
+            text = Verdict.from_dict(evidence).explain()
+            for line in text.splitlines()[1:]:
+                out.print(f"    {line}", markup=False)
+        out.print(f"    why: {d['reason']}", markup=False)
+        if evidence.get("actions_done"):
+            out.print(f"    did: {'; '.join(evidence['actions_done'])}", markup=False)
+
+
+def _command(kind: str, rollout_id: int, reason: str | None, as_json: bool) -> None:
+    from router.controller.service import run_command
+
+    svc = services()
+    result = run_command(_controller(), rollout_id, kind, actor=svc.actor(), reason=reason or "")
+    if as_json:
+        print_json(
+            {
+                "id": rollout_id,
+                "phase_before": result.phase_before,
+                "phase": result.phase_after,
+                "done": result.done,
+            }
+        )
+        return
+    moved = (
+        result.phase_before
+        if result.phase_before == result.phase_after
+        else f"{result.phase_before} -> {result.phase_after}"
+    )
+    extra = f" ({'; '.join(result.done)})" if result.done else ""
+    out.print(f"rollout #{rollout_id}: {kind}: {moved}{extra}", markup=False)
+
+
+@app.command("approve")
+def approve(rollout_id: _Id, reason: _Reason = None, as_json: _Json = False) -> None:
+    """Let a paused step pass (waiting for approval, inconclusive, or no data)."""
+    _command("approve", rollout_id, reason, as_json)
+
+
+@app.command("pause")
+def pause(rollout_id: _Id, reason: _Reason = None, as_json: _Json = False) -> None:
+    """Hold the rollout where it is."""
+    _command("pause", rollout_id, reason, as_json)
+
+
+@app.command("resume")
+def resume(rollout_id: _Id, reason: _Reason = None, as_json: _Json = False) -> None:
+    """Continue a paused rollout, judging the current step again from its start."""
+    _command("resume", rollout_id, reason, as_json)
+
+
+@app.command("promote")
+def promote(
+    rollout_id: _Id,
+    full: Annotated[
+        bool, typer.Option("--full", help="Also skip a blue-green post-promotion window.")
+    ] = False,
+    reason: _Reason = None,
+    as_json: _Json = False,
+) -> None:
+    """Skip the remaining steps: 100% to the candidate and move the champion alias."""
+    _command("promote_full" if full else "promote", rollout_id, reason, as_json)
+
+
+@app.command("abort")
+def abort(rollout_id: _Id, reason: _Reason = None, as_json: _Json = False) -> None:
+    """Stop now: traffic back to the baseline, champion restored if it had moved."""
+    _command("abort", rollout_id, reason, as_json)
+
+
+@app.command("retry")
+def retry(rollout_id: _Id, reason: _Reason = None, as_json: _Json = False) -> None:
+    """Start a rolled back, aborted or failed rollout again from the beginning."""
+    _command("retry", rollout_id, reason, as_json)
+
+
+@app.command("history")
+def history(rollout_id: _Id, as_json: _Json = False) -> None:
+    """The rollout's events: start, each step, rollback or promotion, with actors."""
+    from sqlalchemy import select
+
+    from migrations.models import Event
+    from router.controller.store import get_rollout
+
+    with services().sessions() as session:
+        get_rollout(session, rollout_id)
+        events = session.scalars(
+            select(Event).where(Event.rollout_id == rollout_id).order_by(Event.id)
+        ).all()
+        docs: list[dict[str, Any]] = [
+            {
+                "at": e.at.isoformat(),
+                "kind": e.kind,
+                "actor": e.actor,
+                "reason": e.reason,
+                "payload": e.payload,
+            }
+            for e in events
+        ]
+    if as_json:
+        print_json(docs)
+        return
+    table = Table("time", "event", "actor", "reason")
+    for d in docs:
+        table.add_row(
+            fmt_time(datetime.fromisoformat(d["at"])), d["kind"], d["actor"], d["reason"] or ""
+        )
+    out.print(table)
+
+
+def controller(
+    once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
+) -> None:
+    """Run only the rollout controller (when gateways run with TURNOUT_ROLE=gateway)."""
+    ctl = _controller_leased()
+    if once:
+        for r in ctl.tick():
+            out.print(f"rollout #{r.rollout_id}: {r.phase_before} -> {r.phase_after}", markup=False)
+        return
+    out.print(f"controller running (tick every {ctl.interval_s:g} s); Ctrl-C to stop")
+    try:
+        while True:
+            ctl.tick()
+            time.sleep(ctl.interval_s)
+    except KeyboardInterrupt:
+        ctl.stop()
+
+
+def _controller_leased() -> Any:
+    from turnout.serve import build_controller
+
+    return build_controller(services(), lease=True)
+
+
+__all__ = ["app", "controller"]
