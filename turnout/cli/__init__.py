@@ -68,9 +68,9 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from migrations.errors import ControlDBError
     from monitors.errors import MonitorError
     from registry.errors import RegistryError
-    from router.inference.errors import InferenceError
     from router.analysis.errors import AnalysisError
     from router.controller.errors import ControllerError
+    from router.inference.errors import InferenceError
     from router.rollout.errors import RolloutError
     from router.serving.errors import ServingError
     from router.traffic.errors import TrafficError
