@@ -11,12 +11,16 @@ import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from turnout import __version__
 from turnout.services import Services
 from turnout.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from router.controller.controller import Controller
 
 
 @dataclass
@@ -77,6 +81,11 @@ def build_gateway(
     )
 
     controller = build_controller(services) if with_controller else None
+    from router.controller.ops import ControlOps
+
+    context.ops = ControlOps(
+        sessions, registry, services.ledger, build_controller(services, lease=False)
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,12 +94,12 @@ def build_gateway(
         await run_in_threadpool(watcher.start)  # first sync loads and warms the versions
         flusher.start()
         if controller is not None:
-            controller.start()  # type: ignore[attr-defined]
+            controller.start()
         try:
             yield
         finally:
             if controller is not None:
-                await run_in_threadpool(controller.stop)  # type: ignore[attr-defined]
+                await run_in_threadpool(controller.stop)
             watcher.stop()
             await run_in_threadpool(flusher.stop)
             services.close()
@@ -99,7 +108,7 @@ def build_gateway(
     return GatewayProcess(app=app, services=services, context=context)
 
 
-def build_controller(services: Services, *, lease: bool = True) -> object:
+def build_controller(services: Services, *, lease: bool = True) -> Controller:
     """The rollout controller on these services (leased, so only one runs anywhere)."""
     from router.analysis.providers import ProviderContext
     from router.controller.controller import Controller

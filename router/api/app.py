@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from router.api import control
+from router.api import control, rollouts
 from router.api.codec import (
     ProtocolError,
     decode_infer_request,
@@ -78,6 +78,9 @@ def create_app(ctx: GatewayContext, *, lifespan: Any = None) -> FastAPI:
     ]
     app.router.routes.extend(routes)
     app.include_router(control.router(ctx), prefix="/api/v1")
+    app.include_router(
+        rollouts.router(ctx, control.json_response, control.json_body), prefix="/api/v1"
+    )
     control.install_problem_handlers(app)
     return app
 
@@ -236,7 +239,7 @@ class _OipRoutes:
                 headers=_headers(target, request_id),
             )
         background = None
-        if target.shadow is not None:
+        if target.shadow is not None and ctx.gateway.try_shadow():
             background = BackgroundTask(
                 ctx.gateway.run_shadow,
                 target.shadow,
@@ -334,7 +337,7 @@ class _ScoringRoutes:
                 headers=_headers(target, request_id),
             )
         background = None
-        if target.shadow is not None:
+        if target.shadow is not None and ctx.gateway.try_shadow():
             background = BackgroundTask(
                 ctx.gateway.run_shadow,
                 target.shadow,

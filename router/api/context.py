@@ -24,6 +24,7 @@ class GatewayContext:
     server_version: str
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     default_model: str | None = None
+    ops: Any = None  # router.controller.ops.ControlOps: rollouts and alias moves
 
     def gauges(self) -> list[Sample]:
         """Process state for /metrics, beside the recorder's request counters."""

@@ -7,17 +7,30 @@ exception family in `install_problem_handlers`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from registry.errors import InvalidInput as RegistryInvalid
+from registry.errors import NoPreviousVersion, PromotionConflict, RegistryUnavailable
+from registry.errors import NotFound as RegistryNotFound
+from router.access import AccessDenied, TokenError, TokenInfo
+from router.analysis.errors import AnalysisError
+from router.api.auth import require
 from router.api.context import GatewayContext
+from router.controller.errors import (
+    ActiveRolloutExists,
+    InvalidRollout,
+    RolloutConflict,
+    RolloutNotFound,
+)
 from router.quality import QualityError, parse_feedback, quality, record_feedback
+from router.rollout.errors import RolloutError
 from router.serving.errors import PolicyConflict, ServingError, UnknownModel, VersionLoadError
 from router.serving.policy_check import check_policy_versions
 from router.serving.policy_store import get_policy, put_policy
@@ -25,10 +38,11 @@ from router.telemetry.store import read_merged
 from router.traffic import RoutingPolicy, TrafficError
 
 PROBLEM = "application/problem+json"
-ACTOR_HEADER = "x-turnout-actor"
+OPERATOR = require("operator")
+Operator = Annotated[TokenInfo, Depends(OPERATOR)]
 
 
-class _BadBody(Exception):
+class BadBody(Exception):
     pass
 
 
@@ -83,13 +97,13 @@ def router(ctx: GatewayContext) -> APIRouter:
         )
 
     @api.put("/models/{model}/policy")
-    async def set_policy(model: str, request: Request) -> Response:
+    async def set_policy(model: str, request: Request, who: Operator) -> Response:
         doc = await _json_body(request)
         if not isinstance(doc, dict):
-            raise _BadBody(
+            raise BadBody(
                 'the body must be a JSON object: a routing policy or {"mode": "champion"}'
             )
-        actor = request.headers.get(ACTOR_HEADER, "api")
+        actor = who.name
         await run_in_threadpool(_require_model, ctx, model)
         policy: RoutingPolicy | None = None
         if doc.get("mode") != "champion":
@@ -106,7 +120,7 @@ def router(ctx: GatewayContext) -> APIRouter:
         return _json(record.to_dict(), 201)
 
     @api.post("/feedback")
-    async def feedback(request: Request) -> Response:
+    async def feedback(request: Request, who: Operator) -> Response:
         items = parse_feedback(await _json_body(request))
         model = request.query_params.get("model")
 
@@ -173,7 +187,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
         return handle
 
-    app.add_exception_handler(_BadBody, handler(400, "Bad request body"))
+    app.add_exception_handler(BadBody, handler(400, "Bad request body"))
     app.add_exception_handler(_TooLarge, handler(413, "Request body too large"))
     app.add_exception_handler(TrafficError, handler(422, "Invalid routing policy"))
     app.add_exception_handler(QualityError, handler(422, "Invalid feedback"))
@@ -182,6 +196,26 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PolicyConflict, handler(409, "Conflict"))
     app.add_exception_handler(ServingError, handler(409, "Serving error"))
     app.add_exception_handler(SQLAlchemyError, handler(503, "Control DB unavailable"))
+    app.add_exception_handler(TokenError, handler(422, "Invalid token request"))
+    app.add_exception_handler(RolloutError, handler(422, "Invalid rollout request"))
+    app.add_exception_handler(AnalysisError, handler(422, "Invalid analysis"))
+    app.add_exception_handler(RolloutNotFound, handler(404, "Unknown rollout"))
+    app.add_exception_handler(ActiveRolloutExists, handler(409, "Rollout already active"))
+    app.add_exception_handler(RolloutConflict, handler(409, "Conflict"))
+    app.add_exception_handler(InvalidRollout, handler(422, "Invalid rollout"))
+    app.add_exception_handler(RegistryNotFound, handler(404, "Not found"))
+    app.add_exception_handler(PromotionConflict, handler(409, "Conflict"))
+    app.add_exception_handler(RegistryInvalid, handler(422, "Invalid request"))
+    app.add_exception_handler(NoPreviousVersion, handler(409, "No previous version"))
+    app.add_exception_handler(RegistryUnavailable, handler(503, "Registry unavailable"))
+
+    async def denied(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status", 401)
+        return _problem(
+            status, "Unauthorized" if status == 401 else "Forbidden", _detail(exc), request
+        )
+
+    app.add_exception_handler(AccessDenied, denied)
 
     async def validation(request: Request, exc: Exception) -> Response:
         errors: list[dict[str, Any]] = list(getattr(exc, "errors", list)())
@@ -204,7 +238,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise _BadBody(f"malformed JSON: {exc}") from None
+        raise BadBody(f"malformed JSON: {exc}") from None
 
 
 def _problem(status: int, title: str, detail: str, request: Request) -> Response:
@@ -243,3 +277,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+# Shared with router.api.rollouts.
+json_response = _json
+json_body = _json_body

@@ -65,6 +65,7 @@ __all__ = [
     "desired_traffic",
     "fail",
     "step",
+    "traffic_for",
 ]
 
 _P = RolloutPhase
@@ -118,6 +119,13 @@ def desired_traffic(status: RolloutStatus, spec: RolloutSpec) -> SetTraffic | No
     each tick); None when it holds none (Pending, or finished)."""
     if status.phase is _P.PENDING or status.phase in TERMINAL:
         return None
+    return _traffic(status, spec)
+
+
+def traffic_for(status: RolloutStatus, spec: RolloutSpec) -> SetTraffic:
+    """The traffic a status implies in every phase, finished ones included (their end
+    state). The controller uses it to put traffic back to a stored status when its own
+    action lost a race with another one."""
     return _traffic(status, spec)
 
 
@@ -446,6 +454,11 @@ class _Run:
             self.advance(f"{where}: pause of {duration:g} s done")
             return True
         judged = current.analysis.spec is not None or self.spec.analysis is not None
+        if judged and self.s.weight >= 100:
+            # At 100% the baseline serves nobody: there is nothing to compare, and the
+            # steps before this one were judged. Reaching 100 is the promotion.
+            self.advance(f"{where}: at 100% there is no baseline traffic to compare")
+            return True
         if self.judge(fresh, current.duration_s, judged) != "pass":
             return False
         self.advance(f"{where}: analysis passed")

@@ -8,6 +8,7 @@ request and records what happened. The HTTP layer (router.api) only parses and w
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -55,6 +56,7 @@ class Gateway:
         *,
         log_predictions: bool = True,
         deadline_s: float | None = None,
+        max_shadow_inflight: int = 1,
     ) -> None:
         self.table = table
         self.pool = pool
@@ -62,6 +64,10 @@ class Gateway:
         self.predictions = predictions
         self.log_predictions = log_predictions
         self.deadline_s = deadline_s
+        # One mirrored call at a time: a slow shadow drops copies instead of queueing
+        # work that would compete with live requests for the CPU.
+        self._shadow_slots = threading.BoundedSemaphore(max_shadow_inflight)
+        self.shadow_skipped = 0
 
     # -- routing ----------------------------------------------------------------------
 
@@ -166,6 +172,13 @@ class Gateway:
             rows=0,  # nothing was scored
         )
 
+    def try_shadow(self) -> bool:
+        """Reserve a shadow slot; False (and the copy is dropped) while all are busy."""
+        if self._shadow_slots.acquire(blocking=False):
+            return True
+        self.shadow_skipped += 1
+        return False
+
     def run_shadow(
         self,
         shadow: LoadedVersion,
@@ -175,7 +188,20 @@ class Gateway:
         primary_version: str,
         request_id: str,
     ) -> None:
-        """Mirror a request to the shadow version; never raises."""
+        """Mirror a request to the shadow version (after try_shadow()); never raises."""
+        try:
+            self._mirror(shadow, feeds, primary_outputs, primary_version, request_id)
+        finally:
+            self._shadow_slots.release()
+
+    def _mirror(
+        self,
+        shadow: LoadedVersion,
+        feeds: Mapping[str, np.ndarray],
+        primary_outputs: Mapping[str, np.ndarray],
+        primary_version: str,
+        request_id: str,
+    ) -> None:
         started = time.perf_counter()
         try:
             outputs = shadow.session.run(dict(feeds))

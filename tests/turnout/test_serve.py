@@ -33,6 +33,11 @@ class Deployment:
     root: Path
     gateway: Gateway
     rows: np.ndarray  # breast-cancer feature rows, float32
+    token: str  # an operator token for the control API
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
 
 
 def _log_plain_mlflow(env: dict[str, str], name: str, raw: bytes) -> None:
@@ -79,10 +84,13 @@ def deployment(
     assert turnout(env, "models", "register", "typed", str(typed)).returncode == 0
     for model in ("bc", "typed"):
         assert turnout(env, "promote", model, "1").returncode == 0
+    made = turnout(env, "tokens", "create", "ci", "--role", "operator", "--json")
+    assert made.returncode == 0, made.stderr
+    token = json.loads(made.stdout)["token"]
     gateway = start_gateway(env, root / "gateway.log", "--default-model", "bc")
     rows = model_files.features.to_numpy(dtype=np.float32)
     try:
-        yield Deployment(env, root, gateway, rows)
+        yield Deployment(env, root, gateway, rows, token)
     finally:
         gateway.stop()
 
@@ -429,13 +437,15 @@ def test_shadow_never_slows_or_fails_the_primary(deployment: Deployment) -> None
         assert with_shadow < baseline + 0.02, (baseline, with_shadow)
         got = d.gateway.client.post("/v2/models/bc/infer", json=_infer_body(d.rows[:1])).json()
         assert got["outputs"] == expected["outputs"]
+        # Copies are dropped while the previous mirrored call still runs, so a slow
+        # shadow sees only some of them; a fast one sees nearly all.
         wait_for(
             lambda s=shadow, b=before: (
-                _metric(d, "turnout_shadow_requests_total", version=s) >= b + 40
+                _metric(d, "turnout_shadow_requests_total", version=s) >= b + 5
             ),
             timeout=20,
         )
-    assert _metric(d, "turnout_shadow_requests_total", version="3", outcome="model_error") >= 40
+    assert _metric(d, "turnout_shadow_requests_total", version="3", outcome="model_error") >= 5
     _reset_traffic(d)
 
 
@@ -485,14 +495,14 @@ def test_feedback_is_joined_to_predictions(deployment: Deployment) -> None:
     items[0]["label"] = wrong  # one of six is wrong: accuracy 5/6
 
     def joined() -> bool:
-        r = d.gateway.client.post("/api/v1/feedback", json=items)
+        r = d.gateway.client.post("/api/v1/feedback", json=items, headers=d.auth)
         assert r.status_code == 200, r.text
         return bool(r.json()["matched"] == len(items))
 
     wait_for(joined, timeout=10, interval=0.3)  # predictions reach the DB within a flush
     q = d.gateway.client.get("/api/v1/models/bc/quality").json()["versions"]["1"]
     assert q["labelled"] >= 6
-    bad = d.gateway.client.post("/api/v1/feedback", json=[{"label": 1}])
+    bad = d.gateway.client.post("/api/v1/feedback", json=[{"label": 1}], headers=d.auth)
     assert bad.status_code == 422 and bad.headers["content-type"].startswith(
         "application/problem+json"
     )
@@ -518,9 +528,62 @@ def test_telemetry_reaches_the_control_db(deployment: Deployment) -> None:
 
 def test_control_api_errors_are_problem_documents(deployment: Deployment) -> None:
     c = deployment.gateway.client
-    r = c.put("/api/v1/models/bc/policy", json={"routes": [{"version": "1", "weight": 50}]})
+    auth = deployment.auth
+    r = c.put(
+        "/api/v1/models/bc/policy",
+        json={"routes": [{"version": "1", "weight": 50}]},
+        headers=auth,
+    )
     assert r.status_code == 422 and r.json()["title"] == "Invalid routing policy"
-    r = c.put("/api/v1/models/bc/policy", content=b"{oops")
+    r = c.put("/api/v1/models/bc/policy", content=b"{oops", headers=auth)
     assert r.status_code == 400 and "malformed JSON" in r.json()["detail"]
     r = c.get("/api/v1/models/nope/policy")
+    assert r.status_code == 404
+
+
+def test_mutations_need_a_token_with_the_right_role(deployment: Deployment) -> None:
+    d = deployment
+    c = d.gateway.client
+    body = {"routes": [{"version": "1", "weight": 100}]}
+    r = c.put("/api/v1/models/bc/policy", json=body)
+    assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem")
+    r = c.put("/api/v1/models/bc/policy", json=body, headers={"authorization": "Bearer nope"})
+    assert r.status_code == 401 and "unknown token" in r.json()["detail"]
+    viewer = json.loads(
+        turnout(d.env, "tokens", "create", "reader", "--role", "viewer", "--json").stdout
+    )["token"]
+    r = c.put("/api/v1/models/bc/policy", json=body, headers={"authorization": f"Bearer {viewer}"})
+    assert r.status_code == 403 and "role viewer" in r.json()["detail"]
+    assert c.get("/api/v1/models/bc/events").status_code == 200  # reads stay open
+    r = c.put("/api/v1/models/bc/policy", json=body, headers=d.auth)
+    assert r.status_code == 201, r.text
+    events = c.get("/api/v1/models/bc/events").json()
+    assert events[-1]["kind"] == "traffic.policy" and events[-1]["actor"] == "ci"
+    assert turnout(d.env, "tokens", "revoke", "reader").returncode == 0
+    r = c.put("/api/v1/models/bc/policy", json=body, headers={"authorization": f"Bearer {viewer}"})
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    _reset_traffic(d)
+
+
+def test_rollout_and_alias_api(deployment: Deployment) -> None:
+    d = deployment
+    c = d.gateway.client
+    r = c.post("/api/v1/rollouts", json={"model": "bc", "candidate": "1"}, headers=d.auth)
+    assert r.status_code == 422 and "already the champion" in r.json()["detail"]
+    r = c.post(
+        "/api/v1/rollouts",
+        json={"model": "bc", "candidate": "2", "step_weights": [10], "analysis": None},
+        headers=d.auth,
+    )
+    assert r.status_code == 201, r.text
+    rollout_id = r.json()["id"]
+    r = c.post("/api/v1/rollouts", json={"model": "bc", "candidate": "2"}, headers=d.auth)
+    assert r.status_code == 409
+    r = c.post(f"/api/v1/rollouts/{rollout_id}/abort", json={"reason": "api test"}, headers=d.auth)
+    assert r.status_code == 200 and r.json()["phase"] == "Aborted", r.text
+    assert c.get(f"/api/v1/rollouts/{rollout_id}").json()["phase"] == "Aborted"
+    assert c.get("/api/v1/rollouts/99999").status_code == 404
+    r = c.post(f"/api/v1/rollouts/{rollout_id}/approve", headers=d.auth)
+    assert r.status_code == 422
+    r = c.post("/api/v1/models/bc/promote", json={"version": "9"}, headers=d.auth)
     assert r.status_code == 404

@@ -48,12 +48,13 @@ def _root(
 
 
 def _assemble() -> None:
-    from turnout.cli import db, demo, models, promotion, rollout, serve, traffic
+    from turnout.cli import db, demo, models, promotion, rollout, serve, tokens, traffic
 
     app.add_typer(models.app, name="models")
     app.add_typer(traffic.app, name="traffic")
     app.add_typer(rollout.app, name="rollout")
     app.command("controller")(rollout.controller)
+    app.add_typer(tokens.app, name="tokens")
     app.add_typer(db.app, name="db")
     app.command("serve")(serve.serve)
     app.command("promote")(promotion.promote)
@@ -68,6 +69,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from migrations.errors import ControlDBError
     from monitors.errors import MonitorError
     from registry.errors import RegistryError
+    from router.access import TokenError
     from router.analysis.errors import AnalysisError
     from router.controller.errors import ControllerError
     from router.inference.errors import InferenceError
@@ -85,6 +87,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         RolloutError,
         AnalysisError,
         ControllerError,
+        TokenError,
     )
 
 

@@ -355,3 +355,196 @@ def _controller_leased() -> Any:
 
 
 __all__ = ["app", "controller"]
+
+
+# -- simulate: replay a spec offline ------------------------------------------------------
+
+_SYNTHETIC_HELP = (
+    "Synthetic traffic as key=value pairs: rps, baseline_error, candidate_error, "
+    "baseline_latency_ms, candidate_latency_ms, latency_sigma, baseline_positive, "
+    "candidate_positive; candidate values default to the baseline's "
+    "(default: a healthy candidate at 100 req/s)."
+)
+
+
+@app.command("simulate")
+def simulate(
+    spec_file: Annotated[Path, typer.Option("-f", "--file", help="Rollout spec (YAML or JSON).")],
+    synthetic: Annotated[str | None, typer.Option("--synthetic", help=_SYNTHETIC_HELP)] = None,
+    traffic: Annotated[
+        Path | None,
+        typer.Option(
+            "--traffic",
+            help="Logged traffic, CSV or Parquet: t (s from start), version, error (0/1), "
+            "latency_ms; optional label, prediction.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same replay.")] = 0,
+    max_seconds: Annotated[
+        float, typer.Option("--max-seconds", min=1, help="Simulated seconds at most.")
+    ] = 7200.0,
+    as_json: _Json = False,
+) -> None:
+    """Replay a spec offline through the real judge and state machine (no server, no DB)."""
+    from router.controller.replay import ReplayError, SyntheticTraffic, TrafficLog, replay
+    from router.rollout import SpecError, load_spec
+    from turnout.cli._common import err, fail
+
+    if not spec_file.is_file():
+        raise SpecError(f"spec file not found: {spec_file}")
+    spec = load_spec(spec_file.read_text(encoding="utf-8"), source=str(spec_file))
+    if synthetic is not None and traffic is not None:
+        raise fail("give --synthetic or --traffic, not both")
+    source: SyntheticTraffic | TrafficLog
+    try:
+        if traffic is not None:
+            from registry.data import read_table
+
+            frame = read_table(traffic, what="traffic")
+            source = TrafficLog.from_frame(frame, spec, source=str(traffic))
+            described = f"traffic log {traffic}"
+        else:
+            source = SyntheticTraffic.parse(synthetic or "")
+            described = f"synthetic traffic ({source.describe()})"
+        with err.status("replaying...", spinner="dots"):
+            result = replay(spec, source, seed=seed, max_seconds=max_seconds)
+    except ReplayError as exc:
+        raise fail(str(exc)) from None
+    baseline = spec.baseline or source.baseline_for(spec)
+    if as_json:
+        print_json(
+            {
+                "model": spec.model,
+                "strategy": spec.strategy,
+                "baseline": baseline,
+                "candidate": spec.candidate,
+                "traffic": described,
+                "seed": seed,
+                **result.to_dict(),
+            }
+        )
+        return
+    out.print(
+        f"replay of {spec.strategy} {spec.model} v{baseline} -> v{spec.candidate} on "
+        f"{described}, seed {seed}",
+        markup=False,
+    )
+    for event in result.timeline:
+        out.print(
+            f"{event.t:>7.0f} s  {event.phase:<13} {event.weight:>3}%  {event.note}", markup=False
+        )
+    if result.decided_at is None:
+        out.print(
+            f"final: {result.final_phase} (no decision within {result.ended_at:g} s)", markup=False
+        )
+    else:
+        out.print(
+            f"final: {result.final_phase}, decided after {result.decided_at:g} s", markup=False
+        )
+    if result.verdict is not None:
+        label = "decisive verdict" if result.decided_at is not None else "last verdict"
+        out.print(f"{label}:", markup=False)
+        for line in result.verdict.explain().splitlines():
+            out.print(f"  {line}", markup=False)
+
+
+# -- watch: a live view of one rollout ----------------------------------------------------
+
+_BAR_WIDTH = 40
+
+
+def _weight_bar(weight: int) -> str:
+    filled = round(_BAR_WIDTH * weight / 100)
+    return "█" * filled + "░" * (_BAR_WIDTH - filled)
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def _watch_frame(rollout_id: int) -> tuple[Any, bool]:
+    """One frame of `rollout watch`, and whether the rollout has ended."""
+    from rich.console import Group
+    from rich.text import Text
+    from sqlalchemy import select
+
+    from migrations.models import Event
+    from router.analysis import Verdict
+    from router.controller.store import decisions, get_rollout
+    from router.rollout import RolloutSpec, RolloutStatus, describe_status
+
+    with services().sessions() as session:
+        row = get_rollout(session, rollout_id)
+        spec = RolloutSpec.from_dict(row.spec)
+        status = RolloutStatus.from_dict(row.status)
+        recent = decisions(session, rollout_id, limit=20)
+        judged = next((d for d in reversed(recent) if "metrics" in (d.measurements or {})), None)
+        verdict = None if judged is None else Verdict.from_dict(judged.measurements)
+        verdict_at = None if judged is None else judged.at
+        events = list(
+            session.scalars(
+                select(Event)
+                .where(Event.rollout_id == rollout_id)
+                .order_by(Event.id.desc())
+                .limit(5)
+            )
+        )[::-1]
+        head = (
+            f"rollout #{row.id} {row.model_name}: v{row.baseline_version} -> "
+            f"v{row.candidate_version} ({row.strategy})"
+        )
+        updated = fmt_time(row.updated_at)
+        event_rows = [
+            (
+                fmt_time(e.at),
+                e.kind,
+                e.actor,
+                e.reason or str((e.payload or {}).get("message", "")),
+            )
+            for e in events
+        ]
+    parts: list[Any] = [
+        Text(head, style="bold"),
+        Text(f"phase: {status.phase}  (updated {updated})"),
+        Text(describe_status(status, spec, now=time.time())),
+        Text(f"weight {_weight_bar(status.weight)} {status.weight:>3}% to v{spec.candidate}"),
+    ]
+    if verdict is None:
+        parts.append(Text("no verdict yet"))
+    else:
+        parts.append(Text(f"last verdict ({fmt_time(verdict_at)}): {verdict.phase}"))
+        table = Table("metric", "phase", "candidate", "baseline", "why", expand=False)
+        for m in verdict.metrics:
+            table.add_row(m.name, m.phase, _number(m.value), _number(m.baseline), m.message)
+        parts.append(table)
+    if event_rows:
+        table = Table("time", "event", "actor", "detail", title="recent events")
+        for cells in event_rows:
+            table.add_row(*cells)
+        parts.append(table)
+    return Group(*parts), status.is_terminal
+
+
+@app.command("watch")
+def watch(
+    rollout_id: _Id,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Seconds between refreshes.")
+    ] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Print one frame and exit.")] = False,
+) -> None:
+    """A live view of a rollout until it ends (Ctrl-C to stop watching)."""
+    from rich.live import Live
+
+    frame, done = _watch_frame(rollout_id)
+    if once or done:
+        out.print(frame)
+        return
+    try:
+        with Live(frame, console=out, auto_refresh=False) as live:
+            while not done:
+                time.sleep(interval)
+                frame, done = _watch_frame(rollout_id)
+                live.update(frame, refresh=True)
+    except KeyboardInterrupt:
+        return

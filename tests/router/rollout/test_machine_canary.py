@@ -66,11 +66,10 @@ def test_walks_every_step_with_successful_verdicts_then_promotes() -> None:
         status, actions = step(status, spec, OK, now)
         emitted += traffic(actions)
         alias += [a for a in actions if isinstance(a, PromoteAlias)]
-    assert [share(a) for a in emitted] == [5, 25, 50, 100, 100]
-    assert [a.routes for a in emitted[-2:]] == [
-        ((BASELINE, 0), (CANDIDATE, 100)),
-        ((CANDIDATE, 100),),
-    ]
+    # Reaching 100% is the promotion (nothing to compare once the baseline serves nobody),
+    # so the candidate goes straight to serving as champion.
+    assert [share(a) for a in emitted] == [5, 25, 50, 100]
+    assert [a.routes for a in emitted[-1:]] == [((CANDIDATE, 100),)]
     assert emitted[-1].follow_champion and not any(a.follow_champion for a in emitted[:-1])
     assert alias == [PromoteAlias(CANDIDATE, BASELINE, "steps passed")]
     assert status.phase is P.SUCCEEDED and status.promoted and status.weight == 100
@@ -90,7 +89,9 @@ def test_promotion_passes_through_promoting() -> None:
 
 
 @pytest.mark.parametrize("bad", ["Failed", "Error"])
-@pytest.mark.parametrize("at_step", [1, 3, 5, 7])
+# Steps 1, 3 and 5 are the analyses at 5, 25 and 50%; the one at 100% (7) has no
+# baseline to compare with and passes at once (test_walks_every_step_...).
+@pytest.mark.parametrize("at_step", [1, 3, 5])
 def test_failed_or_error_at_any_step_rolls_back(bad: str, at_step: int) -> None:
     spec = make_spec()
     status, _ = started(spec)
