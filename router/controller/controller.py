@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -38,7 +40,9 @@ from router.rollout import (
     Command,
     Notify,
     Pause,
+    PromoteAlias,
     RecordDecision,
+    RestoreAlias,
     RolloutPhase,
     RolloutSpec,
     RolloutStatus,
@@ -46,9 +50,14 @@ from router.rollout import (
     analysis_in_force,
     desired_traffic,
     step,
+    traffic_for,
 )
 
 _log = logging.getLogger(__name__)
+
+# How long one advance may hold its rollout's acting lease (acting and saving take well
+# under a second); a process killed while holding it blocks that rollout this long.
+ACTING_TTL_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +86,9 @@ def window_seconds(status: RolloutStatus, spec: RolloutSpec) -> float:
             return float(spec.bluegreen.post_promotion_s)
         return float(spec.bluegreen.pre_promotion_s)
     if spec.strategy == "abtest" and spec.abtest is not None:
-        return float(spec.abtest.min_duration_s or spec.abtest.max_duration_s)
+        # decide_after_s, not `min_duration_s or max_duration_s`: a min_duration_s of 0
+        # means "decide at the first decisive verdict", not "run the full test".
+        return float(spec.abtest.decide_after_s)
     return float(spec.step_duration_s)
 
 
@@ -165,13 +176,10 @@ class Controller:
             status, actions = step(status, spec, verdict, now, gate_ok=gate_ok)
         else:
             status, actions = step(status, spec, None, now, command=command)
-        done = self.executor.apply(rollout_id, spec, actions)
-        if not any(isinstance(a, SetTraffic) for a in actions):
-            # Level-triggered: whatever happened before, traffic matches the status.
-            wanted = desired_traffic(status, spec)
-            if wanted is not None and self.executor.set_traffic(rollout_id, spec, wanted):
-                done.append("traffic reconciled")
-        self._save(rollout_id, generation, before, status, spec, actions, verdict, command, done)
+        with self._exclusive(rollout_id, generation):
+            done = self._carry_out(
+                rollout_id, generation, before, status, spec, actions, verdict, command
+            )
         for action in actions:
             if isinstance(action, Notify):
                 self.webhooks.notify(
@@ -184,6 +192,103 @@ class Controller:
             None if verdict is None else str(verdict.phase),
             done,
         )
+
+    @contextmanager
+    def _exclusive(self, rollout_id: int, generation: int) -> Iterator[None]:
+        """Carry out actions only while no one else does, and only on the status read.
+
+        The compare-and-swap on `generation` alone would let two actions that read the
+        same status (approve and abort typed at once, or a command and a tick) both move
+        the alias and the traffic before one of them fails to save: the loser's changes
+        would outlive the status they were made for (an Aborted rollout still serving
+        the candidate). A short per-rollout lease makes acting-and-saving one step; an
+        action that finds the rollout changed since it read it does nothing at all.
+        """
+        mutex = Lease(
+            self.sessions,
+            name=f"rollout-{rollout_id}",
+            holder=f"{self.actor}:{uuid.uuid4().hex}",
+            ttl_s=ACTING_TTL_S,
+            clock=lambda: _ts(self.clock()),
+        )
+        if not mutex.acquire():
+            raise RolloutConflict(
+                f"rollout #{rollout_id} is being changed by another action; nothing was "
+                "done, try again"
+            )
+        try:
+            with self.sessions() as session:
+                if get_rollout(session, rollout_id).generation != generation:
+                    raise RolloutConflict(
+                        f"rollout #{rollout_id} was changed by another action meanwhile; "
+                        "nothing was done, look at its status and try again"
+                    )
+            yield
+        finally:
+            try:
+                mutex.release()
+            except Exception:  # it expires after ACTING_TTL_S
+                _log.warning("rollout #%s: could not release its acting lease", rollout_id)
+
+    def _carry_out(
+        self,
+        rollout_id: int,
+        generation: int,
+        before: RolloutStatus,
+        status: RolloutStatus,
+        spec: RolloutSpec,
+        actions: list[Any],
+        verdict: Verdict | None,
+        command: Command | None,
+    ) -> list[str]:
+        """Execute ACTIONS and save STATUS; what was done, in words."""
+        # One action at a time, remembering which ones changed something: if this call
+        # fails halfway or cannot save, exactly those are undone (see _undo).
+        done: list[str] = []
+        changed: list[Any] = []
+        try:
+            for action in actions:
+                did = self.executor.apply(rollout_id, spec, [action])
+                if did:
+                    done += did
+                    changed.append(action)
+            if not any(isinstance(a, SetTraffic) for a in actions):
+                # Level-triggered: whatever happened before, traffic matches the status.
+                wanted = desired_traffic(status, spec)
+                if wanted is not None and self.executor.set_traffic(rollout_id, spec, wanted):
+                    done.append("traffic reconciled")
+                    changed.append(wanted)
+            self._save(
+                rollout_id, generation, before, status, spec, actions, verdict, command, done
+            )
+        except Exception:
+            # We failed halfway (a concurrent `turnout traffic set` or `turnout promote`,
+            # the DB) or could not save: the alias move or traffic change must not
+            # outlive the status it was made for (a later abort would not restore an
+            # alias the stored status does not know was moved). Put both back to what
+            # the stored status says, then report the failure.
+            if changed:
+                self._undo(rollout_id, spec, changed)
+            raise
+        return done
+
+    def _undo(self, rollout_id: int, spec: RolloutSpec, changed: list[Any]) -> None:
+        """After a failed advance: make what CHANGED (alias moves, traffic) match the
+        stored status again."""
+        try:
+            with self.sessions() as session:
+                stored = RolloutStatus.from_dict(get_rollout(session, rollout_id).status)
+            reason = f"rollout #{rollout_id}: undoing an action that failed or lost a race"
+            fix: list[Any] = []
+            assert spec.baseline is not None  # resolved when the rollout was started
+            if any(isinstance(a, PromoteAlias) for a in changed) and not stored.promoted:
+                fix.append(RestoreAlias(spec.baseline, reason))
+            elif any(isinstance(a, RestoreAlias) for a in changed) and stored.promoted:
+                fix.append(PromoteAlias(spec.candidate, spec.baseline, reason))
+            fix.append(replace(traffic_for(stored, spec), reason=reason))
+            self.executor.apply(rollout_id, spec, fix)
+        except Exception:  # the original failure is what the caller must hear about
+            _log.exception("rollout #%s: could not undo a failed action", rollout_id)
 
     def _judge(
         self, rollout_id: int, spec: RolloutSpec, status: RolloutStatus, now: float

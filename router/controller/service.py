@@ -44,18 +44,23 @@ def start_rollout(
             f"version {spec.candidate} of '{spec.model}' is {candidate.status}; "
             "it cannot be rolled out"
         )
+    try:
+        champion: str | None = str(registry.version_by_alias(spec.model, CHAMPION).version)
+    except AliasNotFound:
+        champion = None
     baseline = spec.baseline
     if baseline is None:
-        try:
-            baseline = str(registry.version_by_alias(spec.model, CHAMPION).version)
-        except AliasNotFound:
+        if champion is None:
             raise InvalidRollout(
                 f"model '{spec.model}' has no champion to compare with; promote a version "
                 "first (turnout promote) or give a baseline"
-            ) from None
+            )
+        baseline = champion
     else:
         registry.get_version(spec.model, baseline)
-    if baseline == spec.candidate:
+    # Also with a baseline named: a candidate that is the champion serves everything
+    # already, and promoting it at the end would move nothing.
+    if spec.candidate in (baseline, champion):
         raise InvalidRollout(
             f"version {spec.candidate} of '{spec.model}' is already the champion; "
             "nothing to roll out"

@@ -18,7 +18,7 @@ from router.rollout.actions import (
 )
 from router.rollout.describe import describe_status
 from router.rollout.errors import CommandError, RolloutError, SpecError, TransitionError
-from router.rollout.machine import analysis_in_force, desired_traffic, fail, step
+from router.rollout.machine import analysis_in_force, desired_traffic, fail, step, traffic_for
 from router.rollout.phases import ACTIVE, TERMINAL, TRANSITIONS, RolloutPhase, check_transition
 from router.rollout.spec import (
     GATE_TYPES,
@@ -89,4 +89,5 @@ __all__ = [
     "load_spec",
     "spec_from_flags",
     "step",
+    "traffic_for",
 ]
