@@ -568,7 +568,11 @@ def test_mutations_need_a_token_with_the_right_role(deployment: Deployment) -> N
 def test_rollout_and_alias_api(deployment: Deployment) -> None:
     d = deployment
     c = d.gateway.client
-    r = c.post("/api/v1/rollouts", json={"model": "bc", "candidate": "1"}, headers=d.auth)
+    r = c.post(
+        "/api/v1/rollouts",
+        json={"model": "bc", "candidate": "1", "step_weights": [10]},
+        headers=d.auth,
+    )
     assert r.status_code == 422 and "already the champion" in r.json()["detail"]
     r = c.post(
         "/api/v1/rollouts",
@@ -577,7 +581,11 @@ def test_rollout_and_alias_api(deployment: Deployment) -> None:
     )
     assert r.status_code == 201, r.text
     rollout_id = r.json()["id"]
-    r = c.post("/api/v1/rollouts", json={"model": "bc", "candidate": "2"}, headers=d.auth)
+    r = c.post(
+        "/api/v1/rollouts",
+        json={"model": "bc", "candidate": "2", "step_weights": [10]},
+        headers=d.auth,
+    )
     assert r.status_code == 409
     r = c.post(f"/api/v1/rollouts/{rollout_id}/abort", json={"reason": "api test"}, headers=d.auth)
     assert r.status_code == 200 and r.json()["phase"] == "Aborted", r.text

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from turnout.cli._common import fmt_time, out, print_json, services
+from turnout.cli._common import print_error as _print_error
 
 app = typer.Typer(
     help="Progressive rollouts: canary, blue-green, A/B and shadow.", no_args_is_help=True
@@ -342,10 +343,18 @@ def controller(
     out.print(f"controller running (tick every {ctl.interval_s:g} s); Ctrl-C to stop")
     try:
         while True:
-            ctl.tick()
+            try:
+                ctl.tick()
+            except Exception as exc:  # the DB went away, say: keep trying, as serve does
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                _common_err(f"controller tick failed ({type(exc).__name__}: {reason}); retrying")
             time.sleep(ctl.interval_s)
     except KeyboardInterrupt:
         ctl.stop()
+
+
+def _common_err(message: str) -> None:
+    _print_error(message, label="warning")
 
 
 def _controller_leased() -> Any:

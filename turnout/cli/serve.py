@@ -23,12 +23,13 @@ def serve(
         ),
     ] = None,
     role: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--role",
-            help="all: gateway + rollout controller; gateway: serving only (env TURNOUT_ROLE).",
+            help="all: gateway + rollout controller; gateway: serving only "
+            "(env TURNOUT_ROLE; default all).",
         ),
-    ] = "all",
+    ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="uvicorn log level.")] = "warning",
 ) -> None:
     """Serve every model's live versions over Open Inference Protocol v2 and MLflow scoring."""
@@ -42,9 +43,10 @@ def serve(
         os.environ["TURNOUT_STATE_DIR"] = str(STATE.state_dir.resolve())
     if default_model is not None:
         os.environ["TURNOUT_DEFAULT_MODEL"] = default_model
-    if role not in ("all", "gateway"):
-        raise typer.BadParameter("must be all or gateway", param_hint="--role")
-    os.environ["TURNOUT_ROLE"] = role
+    if role is not None:
+        if role not in ("all", "gateway"):
+            raise typer.BadParameter("must be all or gateway", param_hint="--role")
+        os.environ["TURNOUT_ROLE"] = role
     svc.close()
     err.print(f"turnout gateway on http://{host}:{port} ({workers} worker(s))")
     uvicorn.run(
