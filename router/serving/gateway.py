@@ -7,7 +7,9 @@ request and records what happened. The HTTP layer (router.api) only parses and w
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -261,8 +263,22 @@ class Gateway:
         )
 
 
+# A random per-process prefix and a counter: unique across replicas and restarts without
+# a urandom syscall per request (which waits for the GIL behind the flusher thread).
+_ID_PREFIX = uuid.uuid4().hex[:12]
+_ID_COUNTER = itertools.count(1)
+
+
+def _new_id_prefix() -> None:  # a forked worker must not repeat its parent's ids
+    global _ID_PREFIX, _ID_COUNTER
+    _ID_PREFIX, _ID_COUNTER = uuid.uuid4().hex[:12], itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_id_prefix)
+
+
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):012x}"
 
 
 def _sketch_args(loaded: LoadedVersion, feeds: Mapping[str, np.ndarray]) -> dict[str, Any]:

@@ -100,6 +100,10 @@ def test_shadow_failure_is_recorded_and_never_raises(gateway: Gateway) -> None:
     target = gateway.route(MODEL, None, {}, {})
     assert target.shadow is not None
     out = gateway.run(target.primary, ROW, request_id="r5", rows=1, started=time.perf_counter())
+    assert gateway.try_shadow()
+    assert not gateway.try_shadow()  # one mirrored call at a time: a second copy is dropped
     gateway.run_shadow(target.shadow, ROW, out, primary_version="1", request_id="r5")
+    assert gateway.try_shadow()  # the slot came back when the shadow call ended
+    assert gateway.shadow_skipped == 1
     buckets = {b.version: b for b in gateway.recorder.drain(force=True)}
     assert buckets["2"].errors_model == 1
