@@ -19,7 +19,7 @@ def test_0002_upgrades_from_0001_and_downgrades_back(db_url: str) -> None:
     try:
         upgrade(engine, "0001")
         assert not NEW_TABLES & set(inspect(engine).get_table_names())
-        upgrade(engine)
+        upgrade(engine, "0002")
         assert current(engine) == "0002"
         assert NEW_TABLES <= set(inspect(engine).get_table_names())
         downgrade(engine, "0001")
