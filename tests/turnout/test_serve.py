@@ -437,14 +437,14 @@ def test_shadow_never_slows_or_fails_the_primary(deployment: Deployment) -> None
         assert with_shadow < baseline + 0.02, (baseline, with_shadow)
         got = d.gateway.client.post("/v2/models/bc/infer", json=_infer_body(d.rows[:1])).json()
         assert got["outputs"] == expected["outputs"]
+
         # Copies are dropped while the previous mirrored call still runs, so a slow
         # shadow sees only some of them; a fast one sees nearly all.
-        wait_for(
-            lambda s=shadow, b=before: (
-                _metric(d, "turnout_shadow_requests_total", version=s) >= b + 5
-            ),
-            timeout=20,
-        )
+        def mirrored(s: str = shadow, b: float = before) -> bool:
+            d.gateway.client.post("/v2/models/bc/infer", json=_infer_body(d.rows[:1]))
+            return _metric(d, "turnout_shadow_requests_total", version=s) >= b + 5
+
+        wait_for(mirrored, timeout=30, interval=0.1)
     assert _metric(d, "turnout_shadow_requests_total", version="3", outcome="model_error") >= 5
     _reset_traffic(d)
 
