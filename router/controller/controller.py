@@ -36,14 +36,11 @@ from router.controller.store import (
 )
 from router.controller.webhooks import WebhookCaller
 from router.rollout import (
-    Analysis,
     Command,
     Notify,
-    Pause,
     PromoteAlias,
     RecordDecision,
     RestoreAlias,
-    RolloutPhase,
     RolloutSpec,
     RolloutStatus,
     SetTraffic,
@@ -51,6 +48,7 @@ from router.rollout import (
     desired_traffic,
     step,
     traffic_for,
+    window_seconds,
 )
 
 _log = logging.getLogger(__name__)
@@ -71,25 +69,6 @@ class TickResult:
 
 def _ts(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def window_seconds(status: RolloutStatus, spec: RolloutSpec) -> float:
-    """How long the current analysis window lasts (when a passing verdict may count)."""
-    if spec.strategy == "canary" and status.step_index < len(spec.steps):
-        current = spec.steps[status.step_index]
-        if isinstance(current, Analysis):
-            return float(current.duration_s)
-        if isinstance(current, Pause) and current.pause.duration_s is not None:
-            return float(current.pause.duration_s)
-    if spec.strategy == "bluegreen" and spec.bluegreen is not None:
-        if status.phase is RolloutPhase.POST_PROMOTION:
-            return float(spec.bluegreen.post_promotion_s)
-        return float(spec.bluegreen.pre_promotion_s)
-    if spec.strategy == "abtest" and spec.abtest is not None:
-        # decide_after_s, not `min_duration_s or max_duration_s`: a min_duration_s of 0
-        # means "decide at the first decisive verdict", not "run the full test".
-        return float(spec.abtest.decide_after_s)
-    return float(spec.step_duration_s)
 
 
 class Controller:

@@ -27,9 +27,9 @@ from router.analysis.measurement import LatencyCounts, Measurement, Quality
 from router.analysis.spec import AnalysisSpec
 from router.analysis.verdict import Verdict
 from router.rollout.actions import CallGate, RecordDecision
-from router.rollout.machine import analysis_in_force, desired_traffic, step
+from router.rollout.machine import analysis_in_force, desired_traffic, step, window_seconds
 from router.rollout.phases import TERMINAL, RolloutPhase
-from router.rollout.spec import Analysis, Pause, RolloutSpec
+from router.rollout.spec import Analysis, RolloutSpec
 from router.rollout.status import RolloutStatus
 
 if TYPE_CHECKING:
@@ -574,26 +574,6 @@ class ReplayResult:
             "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "timeline": [event.to_dict() for event in self.timeline],
         }
-
-
-def window_seconds(status: RolloutStatus, spec: RolloutSpec) -> float:
-    """How long the current analysis window lasts: the controller's rule
-    (router.controller.controller.window_seconds; a test keeps the two equal)."""
-    if spec.strategy == "canary" and status.step_index < len(spec.steps):
-        current = spec.steps[status.step_index]
-        if isinstance(current, Analysis):
-            return float(current.duration_s)
-        if isinstance(current, Pause) and current.pause.duration_s is not None:
-            return float(current.pause.duration_s)
-    if spec.strategy == "bluegreen" and spec.bluegreen is not None:
-        if status.phase is RolloutPhase.POST_PROMOTION:
-            return float(spec.bluegreen.post_promotion_s)
-        return float(spec.bluegreen.pre_promotion_s)
-    if spec.strategy == "abtest" and spec.abtest is not None:
-        # decide_after_s, not `min_duration_s or max_duration_s`: a min_duration_s of 0
-        # means "decide at the first decisive verdict", not "run the full test".
-        return float(spec.abtest.decide_after_s)
-    return float(spec.step_duration_s)
 
 
 def _remote_notes(spec: RolloutSpec) -> list[str]:

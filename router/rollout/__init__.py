@@ -18,7 +18,14 @@ from router.rollout.actions import (
 )
 from router.rollout.describe import describe_status
 from router.rollout.errors import CommandError, RolloutError, SpecError, TransitionError
-from router.rollout.machine import analysis_in_force, desired_traffic, fail, step, traffic_for
+from router.rollout.machine import (
+    analysis_in_force,
+    desired_traffic,
+    fail,
+    step,
+    traffic_for,
+    window_seconds,
+)
 from router.rollout.phases import ACTIVE, TERMINAL, TRANSITIONS, RolloutPhase, check_transition
 from router.rollout.spec import (
     GATE_TYPES,
@@ -90,4 +97,5 @@ __all__ = [
     "spec_from_flags",
     "step",
     "traffic_for",
+    "window_seconds",
 ]

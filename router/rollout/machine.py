@@ -63,6 +63,7 @@ __all__ = [
     "RolloutStatus",
     "analysis_in_force",
     "desired_traffic",
+    "window_seconds",
     "fail",
     "step",
     "traffic_for",
@@ -127,6 +128,25 @@ def traffic_for(status: RolloutStatus, spec: RolloutSpec) -> SetTraffic:
     state). The controller uses it to put traffic back to a stored status when its own
     action lost a race with another one."""
     return _traffic(status, spec)
+
+
+def window_seconds(status: RolloutStatus, spec: RolloutSpec) -> float:
+    """How long the current analysis window lasts (when a passing verdict may count)."""
+    if spec.strategy == "canary" and status.step_index < len(spec.steps):
+        current = spec.steps[status.step_index]
+        if isinstance(current, Analysis):
+            return float(current.duration_s)
+        if isinstance(current, Pause) and current.pause.duration_s is not None:
+            return float(current.pause.duration_s)
+    if spec.strategy == "bluegreen" and spec.bluegreen is not None:
+        if status.phase is _P.POST_PROMOTION:
+            return float(spec.bluegreen.post_promotion_s)
+        return float(spec.bluegreen.pre_promotion_s)
+    if spec.strategy == "abtest" and spec.abtest is not None:
+        # decide_after_s, not `min_duration_s or max_duration_s`: a min_duration_s of 0
+        # means "decide at the first decisive verdict", not "run the full test".
+        return float(spec.abtest.decide_after_s)
+    return float(spec.step_duration_s)
 
 
 def analysis_in_force(status: RolloutStatus, spec: RolloutSpec) -> AnalysisSpec | None:

@@ -14,7 +14,6 @@ import pytest
 
 from registry.data import read_table
 from router.analysis import Phase
-from router.controller.controller import window_seconds as controller_window_seconds
 from router.controller.replay import (
     ReplayError,
     ReplayResult,
@@ -24,7 +23,6 @@ from router.controller.replay import (
     TrafficLog,
     _latency_buckets,
     replay,
-    window_seconds,
 )
 from router.rollout import RolloutPhase, RolloutSpec, RolloutStatus
 from router.telemetry.histogram import LATENCY_BOUNDS, N_BUCKETS, bucket_index
@@ -223,24 +221,6 @@ def test_latencies_land_in_the_telemetry_buckets() -> None:
     )
     expected = np.bincount([bucket_index(float(v)) for v in values], minlength=N_BUCKETS)
     assert _latency_buckets(values).tolist() == expected.tolist()
-
-
-def test_the_window_length_is_the_controllers() -> None:
-    specs = [
-        canary(),
-        canary(step_weights=None, steps=[{"setWeight": 5}, {"pause": {"duration": 30}}]),
-        RolloutSpec.from_dict({"model": "m", "candidate": "2", "strategy": "bluegreen"}),
-        RolloutSpec.from_dict({"model": "m", "candidate": "2", "strategy": "abtest"}),
-        RolloutSpec.from_dict({"model": "m", "candidate": "2", "strategy": "shadow"}),
-    ]
-    for spec in specs:
-        for phase in (RolloutPhase.PROGRESSING, RolloutPhase.POST_PROMOTION):
-            for index in range(len(spec.steps) + 1):
-                status = RolloutStatus(phase=phase, step_index=index)
-                assert window_seconds(status, spec) == controller_window_seconds(status, spec)
-
-
-# --- synthetic descriptions ----------------------------------------------------------
 
 
 def test_candidate_numbers_default_to_the_baseline() -> None:
