@@ -106,6 +106,30 @@ def _headers(target: Target | None, request_id: str) -> dict[str, str]:
     return headers
 
 
+def _answer(
+    ctx: GatewayContext,
+    target: Target,
+    payload: bytes,
+    feeds: Any,
+    outputs: Any,
+    request_id: str,
+) -> Response:
+    """The primary's answer; the shadow copy (if any) runs after it has been sent."""
+    background = None
+    if target.shadow is not None and ctx.gateway.try_shadow():
+        background = BackgroundTask(
+            ctx.gateway.run_shadow,
+            target.shadow,
+            feeds,
+            outputs,
+            primary_version=target.primary.version,
+            request_id=request_id,
+        )
+    return Response(
+        payload, media_type=JSON, headers=_headers(target, request_id), background=background
+    )
+
+
 def _body_doc(ctx: GatewayContext, model: str, body: bytes) -> dict[str, Any] | None:
     # Parsed only when the model's policy takes its routing key from a JSON field.
     compiled = ctx.gateway.table.get(model)
@@ -238,19 +262,7 @@ class _OipRoutes:
                 media_type=JSON,
                 headers=_headers(target, request_id),
             )
-        background = None
-        if target.shadow is not None and ctx.gateway.try_shadow():
-            background = BackgroundTask(
-                ctx.gateway.run_shadow,
-                target.shadow,
-                decoded.feeds,
-                outputs,
-                primary_version=loaded.version,
-                request_id=request_id,
-            )
-        return Response(
-            payload, media_type=JSON, headers=_headers(target, request_id), background=background
-        )
+        return _answer(ctx, target, payload, decoded.feeds, outputs, request_id)
 
 
 class _ScoringRoutes:
@@ -336,19 +348,7 @@ class _ScoringRoutes:
                 media_type=JSON,
                 headers=_headers(target, request_id),
             )
-        background = None
-        if target.shadow is not None and ctx.gateway.try_shadow():
-            background = BackgroundTask(
-                ctx.gateway.run_shadow,
-                target.shadow,
-                decoded.feeds,
-                outputs,
-                primary_version=loaded.version,
-                request_id=request_id,
-            )
-        return Response(
-            payload, media_type=JSON, headers=_headers(target, request_id), background=background
-        )
+        return _answer(ctx, target, payload, decoded.feeds, outputs, request_id)
 
 
 def _metrics(ctx: GatewayContext) -> Callable[[Request], Any]:
