@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ from migrations.models import Event
 from router.access import TokenInfo
 from router.api.auth import require
 from router.api.context import GatewayContext
-from router.controller.store import decisions, get_rollout, list_rollouts
+from router.controller.store import decisions, get_rollout, list_rollouts, rollout_document
 
 OPERATOR = require("operator")
 Operator = Annotated[TokenInfo, Depends(OPERATOR)]
@@ -28,22 +29,7 @@ def router(
     api = APIRouter()
 
     def rollout_doc(row: Any) -> dict[str, Any]:
-        return {
-            "id": row.id,
-            "model": row.model_name,
-            "strategy": row.strategy,
-            "baseline": row.baseline_version,
-            "candidate": row.candidate_version,
-            "phase": row.phase,
-            "step_index": row.step_index,
-            "weight": row.weight,
-            "message": row.message,
-            "created_by": row.created_by,
-            "created_at": row.created_at.isoformat(),
-            "updated_at": row.updated_at.isoformat(),
-            "finished_at": None if row.finished_at is None else row.finished_at.isoformat(),
-            "spec": row.spec,
-        }
+        return rollout_document(row, now=time.time())
 
     @api.get("/rollouts")
     async def rollouts(model: str | None = None, limit: int = Query(50, ge=1, le=500)) -> Response:

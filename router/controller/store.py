@@ -174,3 +174,28 @@ def decisions(session: Session, rollout_id: int, *, limit: int = 200) -> list[Ro
         .limit(limit)
     )
     return list(reversed(list(rows)))
+
+
+def rollout_document(row: Rollout, *, now: float | None = None) -> dict[str, Any]:
+    """A rollout as the CLI and the control API show it, with a one-line summary."""
+    from router.rollout import describe_status
+
+    spec = RolloutSpec.from_dict(row.spec)
+    status = RolloutStatus.from_dict(row.status)
+    return {
+        "id": row.id,
+        "model": row.model_name,
+        "strategy": row.strategy,
+        "baseline": row.baseline_version,
+        "candidate": row.candidate_version,
+        "phase": row.phase,
+        "step_index": row.step_index,
+        "weight": row.weight,
+        "message": row.message,
+        "summary": describe_status(status, spec, now=now),
+        "created_by": row.created_by,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "finished_at": None if row.finished_at is None else row.finished_at.isoformat(),
+        "spec": row.spec,
+    }

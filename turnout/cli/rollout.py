@@ -33,26 +33,9 @@ def _controller() -> Any:
 
 
 def _row_dict(row: Any) -> dict[str, Any]:
-    from router.rollout import RolloutSpec, RolloutStatus, describe_status
+    from router.controller.store import rollout_document
 
-    spec = RolloutSpec.from_dict(row.spec)
-    status = RolloutStatus.from_dict(row.status)
-    return {
-        "id": row.id,
-        "model": row.model_name,
-        "strategy": row.strategy,
-        "baseline": row.baseline_version,
-        "candidate": row.candidate_version,
-        "phase": row.phase,
-        "step_index": row.step_index,
-        "weight": row.weight,
-        "message": row.message,
-        "summary": describe_status(status, spec, now=time.time()),
-        "created_by": row.created_by,
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-        "finished_at": None if row.finished_at is None else row.finished_at.isoformat(),
-    }
+    return rollout_document(row, now=time.time())
 
 
 @app.command("start")
