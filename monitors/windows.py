@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,6 +39,7 @@ __all__ = [
     "due_windows",
     "last_window_end",
     "merge_window",
+    "parse_window",
 ]
 
 WindowKind = Literal["time", "rows"]
@@ -65,6 +66,24 @@ class WindowSpec:
 
     def describe(self) -> str:
         return f"{self.size} s" if self.kind == "time" else f"{self.size} rows"
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_window(text: str, **options: Any) -> WindowSpec:
+    """``300s``, ``5m``, ``1h`` (time windows) or ``10000rows`` (row windows)."""
+    raw = text.strip().lower()
+    kind: WindowKind
+    if raw.endswith("rows"):
+        kind, number, scale = "rows", raw[:-4], 1
+    elif raw[-1:] in _UNITS:
+        kind, number, scale = "time", raw[:-1], _UNITS[raw[-1]]
+    else:
+        raise ValueError(f"window {text!r}: expected a duration like 300s, 5m, 1h or 10000rows")
+    if not number.isdigit() or int(number) < 1:
+        raise ValueError(f"window {text!r}: the size must be a whole number >= 1")
+    return WindowSpec(kind=kind, size=int(number) * scale, **options)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from monitors.windows import (
     due_windows,
     last_window_end,
     merge_window,
+    parse_window,
 )
 from router.telemetry import Bucket, InputSketcher, OutputSummary, write_buckets
 
@@ -202,3 +203,23 @@ def test_reports_round_trip_and_prune(sessions: sessionmaker[Session]) -> None:
         assert prune_reports(s, T0 + timedelta(minutes=2)) == 1
     with sessions() as s:
         assert len(latest_reports(s, "m")) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "size"),
+    [
+        ("300s", "time", 300),
+        ("5m", "time", 300),
+        ("1h", "time", 3600),
+        ("10000rows", "rows", 10000),
+    ],
+)
+def test_parse_window(text: str, kind: str, size: int) -> None:
+    spec = parse_window(text)
+    assert (spec.kind, spec.size) == (kind, size)
+
+
+@pytest.mark.parametrize("text", ["", "5", "5d", "0s", "-5m", "x rows", "1.5h"])
+def test_parse_window_refuses_nonsense(text: str) -> None:
+    with pytest.raises(ValueError, match="window"):
+        parse_window(text)
