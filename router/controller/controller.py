@@ -41,6 +41,7 @@ from router.rollout import (
     PromoteAlias,
     RecordDecision,
     RestoreAlias,
+    RolloutPhase,
     RolloutSpec,
     RolloutStatus,
     SetTraffic,
@@ -282,6 +283,14 @@ class Controller:
             since=_ts(status.step_started_at),
             until=_ts(now),
         )
+        if status.phase is RolloutPhase.POST_PROMOTION:
+            # After the switch the baseline serves nothing: compare the candidate with
+            # the baseline's traffic over as long a span just before the switch.
+            switched = status.step_started_at
+            span = max(now - switched, 1.0)
+            window = replace(
+                window, baseline_since=_ts(switched - span), baseline_until=_ts(switched)
+            )
         measured = measure_all(analysis, window, make_providers(analysis, self.providers))
         state = (
             JudgeState.from_dict(status.analysis_state) if status.analysis_state else JudgeState()

@@ -23,6 +23,11 @@ class Window:
     """The analysis window: one model, the two versions compared, and the time span.
 
     ``baseline`` is None when there is nothing to compare with (a first rollout).
+    ``baseline_since`` / ``baseline_until``, when set, are where the baseline is read
+    instead of ``since`` / ``until``: a historical control, for when the baseline serves
+    nothing now (blue-green after its 100% switch is judged against the baseline's own
+    traffic just before the switch). The builtin provider honours them; the Prometheus
+    and web providers' queries state their own ranges.
     """
 
     model: str
@@ -30,6 +35,13 @@ class Window:
     baseline: str | None
     since: datetime
     until: datetime
+    baseline_since: datetime | None = None
+    baseline_until: datetime | None = None
+
+    @property
+    def baseline_span(self) -> tuple[datetime, datetime]:
+        """Where the baseline is measured."""
+        return (self.baseline_since or self.since, self.baseline_until or self.until)
 
     @property
     def seconds(self) -> float:

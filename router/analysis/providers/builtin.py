@@ -28,7 +28,7 @@ class BuiltinProvider:
             baseline = (
                 None
                 if window.baseline is None
-                else self._read(window.model, window.baseline, window.since, window.until)
+                else self._read(window.model, window.baseline, *window.baseline_span)
             )
         except Exception as exc:  # any failure of the reader is a failed measurement
             raise ProviderError(f"builtin metrics of {window.model!r}: {exc}") from exc

@@ -97,6 +97,8 @@ class Traffic:
     its weight, plus ``matched_share`` when a match rule sends requests to it, plus the
     mirrored percent when it is the shadow; without a stored policy the champion gets
     everything. ``mode`` "raise" makes every read fail, "none" returns no data.
+    ``note(t)`` records the shares in force up to time ``t`` (the world calls it every
+    tick), so a read of a past window counts the traffic each version had back then.
     """
 
     sessions: sessionmaker[Session]
@@ -106,6 +108,23 @@ class Traffic:
     matched_share: float = 0.05
     mode: str = "ok"
     reads: int = 0
+    # (until, shares): the shares in force from the previous entry's time until `until`
+    history: list[tuple[float, dict[str, float]]] = field(default_factory=list)
+
+    def note(self, until: float) -> None:
+        self.history.append((until, {v: self.share(v) for v in self.error_rates}))
+
+    def served(self, version: str, since: float, until: float) -> float:
+        """Seconds of full traffic ``version`` had in [since, until]."""
+        total, start = 0.0, float("-inf")
+        for end, shares in self.history:
+            overlap = min(end, until) - max(start, since)
+            if overlap > 0:
+                total += overlap * shares.get(version, 0.0)
+            start = end
+        if until > start:
+            total += (until - max(start, since)) * self.share(version)
+        return total
 
     def share(self, version: str) -> float:
         with self.sessions() as session:
@@ -129,7 +148,8 @@ class Traffic:
             raise ConnectionError("telemetry store unreachable")
         if self.mode == "none":
             return None
-        requests = int(self.rps * (until - since).total_seconds() * self.share(version))
+        served = self.served(version, since.timestamp(), until.timestamp())
+        requests = int(self.rps * served)
         if requests <= 0:
             return None
         return Measurement(requests=requests, errors=int(requests * self.error_rates[version]))
@@ -210,6 +230,7 @@ class World:
 
     def tick(self, controller: Controller, seconds: float = 1.0) -> None:
         self.clock.now += seconds
+        self.traffic.note(self.clock.now)
         controller.tick()
 
     def run_until(
@@ -220,7 +241,10 @@ class World:
             self.tick(controller)
             if self.phase(rollout_id) in phases:
                 return second
-        raise AssertionError(f"still {self.phase(rollout_id)} after {limit} s, not in {phases}")
+        raise AssertionError(
+            f"still {self.phase(rollout_id)} after {limit} s, not in {phases}: "
+            f"{self.status(rollout_id).message}"
+        )
 
     # -- reading ----------------------------------------------------------------------
 
@@ -417,22 +441,36 @@ def test_bluegreen_pre_promotion_failure_never_switches(world: World) -> None:
     world.assert_consistent(rollout_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="After the 100% switch the baseline serves nothing, so a metric that compares "
-    "with the baseline (the default analysis: sequential error rate, relative latency, "
-    "prediction shift) has no data: the post-promotion window pauses 'no data' instead "
-    "of switching back a failing candidate.",
-)
 def test_bluegreen_post_promotion_comparison_with_the_baseline_catches_a_failure(
     world: World,
 ) -> None:
-    rollout_id = world.start(**BLUEGREEN, analysis=SEQUENTIAL)
+    # After the switch the baseline serves nothing; the sequential test compares the
+    # candidate with the baseline's own traffic over as long a span before the switch.
+    long_windows = {"pre_promotion_s": 60, "post_promotion_s": 60}
+    rollout_id = world.start(strategy="bluegreen", bluegreen=long_windows, analysis=SEQUENTIAL)
     controller = world.controller()
-    world.run_until(controller, rollout_id, {"PostPromotion"}, limit=30)
+    world.run_until(controller, rollout_id, {"PostPromotion"}, limit=90)
+    assert world.champion() == "2"
     world.traffic.error_rates["2"] = 0.30
-    world.run_until(controller, rollout_id, {"RolledBack", "Succeeded", "Paused"}, limit=30)
-    assert world.phase(rollout_id) == "RolledBack"
+    seconds = world.run_until(
+        controller, rollout_id, {"RolledBack", "Succeeded", "Paused"}, limit=60
+    )
+    assert world.phase(rollout_id) == "RolledBack" and seconds <= 5
+    assert world.champion() == "1"
+    status = world.status(rollout_id)
+    assert "error-rate" in (status.rollback_reason or "")
+    world.assert_consistent(rollout_id)
+
+
+def test_bluegreen_post_promotion_healthy_candidate_succeeds_on_the_historical_control(
+    world: World,
+) -> None:
+    long_windows = {"pre_promotion_s": 60, "post_promotion_s": 60}
+    rollout_id = world.start(strategy="bluegreen", bluegreen=long_windows, analysis=SEQUENTIAL)
+    controller = world.controller()
+    world.run_until(controller, rollout_id, {"Succeeded", "RolledBack", "Paused"}, limit=200)
+    assert world.phase(rollout_id) == "Succeeded"
+    assert world.champion() == "2"
 
 
 # -- A/B test -----------------------------------------------------------------------------
