@@ -69,6 +69,19 @@ def failing_model(n_features: int = 30) -> bytes:
     return _model(helper.make_graph(nodes, "failing", inputs, outputs, consts))
 
 
+def flipped_model(n_features: int = 30) -> bytes:
+    """Like plain_model, with the two classes swapped: healthy, but disagrees with it."""
+    inputs, outputs = _io(n_features)
+    nodes = [
+        helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["two"]),
+        helper.make_node("Neg", ["two"], ["negated"]),
+        helper.make_node("Softmax", ["negated"], ["probabilities"], axis=1),
+        helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0),
+    ]
+    graph = helper.make_graph(nodes, "flipped", inputs, outputs, _slice_consts())
+    return _model(graph)
+
+
 def slow_model(n_features: int = 30, size: int = 1600) -> bytes:
     """Same answers as plain_model, after a size x size matrix product per call."""
     inputs, outputs = _io(n_features)

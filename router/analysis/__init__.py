@@ -30,6 +30,7 @@ from router.analysis.spec import (
     ProviderName,
     SequentialSpec,
     default_analysis,
+    default_shadow_analysis,
     describe_validation_error,
     parse_analysis,
 )
@@ -61,6 +62,7 @@ __all__ = [
     "StateError",
     "Verdict",
     "default_analysis",
+    "default_shadow_analysis",
     "describe_validation_error",
     "error_test",
     "judge",

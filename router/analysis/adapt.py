@@ -37,6 +37,8 @@ def measurement_from_merged(
         output_labels=dict(stats.outputs.labels),
         output_values=dict(stats.outputs.values),
         quality=quality,
+        pairs=stats.outputs.pairs,
+        disagreements=stats.outputs.disagreements,
     )
 
 

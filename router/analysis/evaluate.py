@@ -63,6 +63,8 @@ def assess(
         return _quality_mean(metric, candidate, baseline, rule)
     if kind == "prediction_shift":
         return _prediction_shift(metric, candidate, baseline, rule)
+    if kind == "disagreement":
+        return _disagreement(metric, candidate, rule)
     return _custom(metric, candidate, baseline, rule)
 
 
@@ -300,6 +302,18 @@ def _prediction_shift(
     return _conclude(metric, rule, s.distance, None, stats, head, breaches, "")
 
 
+def _disagreement(metric: MetricSpec, c: Measurement, rule: str) -> Assessment:
+    """The share of compared (mirrored) requests where the candidate answered otherwise."""
+    waiting = _waiting(metric, "compared answers", c.pairs, None)
+    if waiting:
+        return Assessment(Outcome.WAITING, threshold=rule, message=waiting)
+    value = c.disagreements / c.pairs
+    stats = {"pairs": float(c.pairs), "disagreements": float(c.disagreements)}
+    head = f"candidate disagreed on {c.disagreements} of {c.pairs} compared answers ({_pct(value)})"
+    breaches = _threshold_breaches(metric, value, None, _pct)
+    return _conclude(metric, rule, value, None, stats, head, breaches, "")
+
+
 def _custom(metric: MetricSpec, c: Measurement, b: Measurement | None, rule: str) -> Assessment:
     value = c.value
     base = None if b is None else b.value
@@ -383,7 +397,7 @@ def _conclude(
 
 
 def _rule_text(metric: MetricSpec) -> str:
-    show = {"error_rate": _pct, "latency": _ms}.get(metric.kind, _num)
+    show = {"error_rate": _pct, "latency": _ms, "disagreement": _pct}.get(metric.kind, _num)
     parts: list[str] = []
     subject = f"p{_qname(metric.latency_quantile)}" if metric.kind == "latency" else "value"
     if metric.max is not None:

@@ -133,7 +133,8 @@ class Measurement:
     not bad client input). ``output_labels`` counts class labels by ``str(label)``;
     ``output_values`` counts numeric outputs by ordered bin id (router.telemetry's
     OUTPUT_GRID, where a larger id is a larger value). ``value`` is a custom metric's
-    number.
+    number. ``pairs`` counts mirrored requests whose answer was compared with the
+    primary's, ``disagreements`` those where the answers differed (a shadow's).
     """
 
     requests: int = 0
@@ -143,10 +144,16 @@ class Measurement:
     output_values: Mapping[int, int] = field(default_factory=dict)
     quality: Quality | None = None
     value: float | None = None
+    pairs: int = 0
+    disagreements: int = 0
 
     def __post_init__(self) -> None:
         if self.requests < 0 or self.errors < 0:
             raise ValueError("requests and errors must be >= 0")
+        if not 0 <= self.disagreements <= self.pairs:
+            raise ValueError(
+                f"need 0 <= disagreements ({self.disagreements}) <= pairs ({self.pairs})"
+            )
         if self.errors > self.requests:
             raise ValueError(f"errors ({self.errors}) cannot exceed requests ({self.requests})")
 
@@ -171,6 +178,8 @@ class Measurement:
                 "rmse": self.quality.rmse,
             },
             "value": _json_number(self.value),
+            "pairs": self.pairs,
+            "disagreements": self.disagreements,
         }
 
     @classmethod
@@ -186,6 +195,8 @@ class Measurement:
             output_values={int(k): int(n) for k, n in dict(doc.get("output_values", {})).items()},
             quality=None if quality is None else Quality(**quality),
             value=None if value is None else float(value),
+            pairs=int(doc.get("pairs", 0)),
+            disagreements=int(doc.get("disagreements", 0)),
         )
 
 

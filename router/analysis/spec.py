@@ -42,12 +42,21 @@ __all__ = [
     "ProviderName",
     "SequentialSpec",
     "default_analysis",
+    "default_shadow_analysis",
     "describe_validation_error",
     "parse_analysis",
 ]
 
 MetricKind: TypeAlias = Literal[
-    "error_rate", "latency", "prediction_shift", "accuracy", "log_loss", "mae", "rmse", "custom"
+    "error_rate",
+    "latency",
+    "prediction_shift",
+    "disagreement",
+    "accuracy",
+    "log_loss",
+    "mae",
+    "rmse",
+    "custom",
 ]
 ProviderName: TypeAlias = Literal["builtin", "prometheus", "web"]
 METRIC_KINDS: Final[tuple[str, ...]] = get_args(MetricKind)
@@ -113,11 +122,12 @@ class MetricSpec(_Model):
     Thresholds: ``max`` / ``min`` bound the candidate's value; ``relative_max`` requires
     ``candidate <= baseline * relative_max``. ``min_samples`` is the data each version
     needs before any judgement (requests; latency observations; labelled predictions
-    for quality kinds; outputs for prediction_shift). Limits follow Argo Rollouts: the
-    metric is Failed once more than ``failure_limit`` breaches were counted,
-    Inconclusive after more than ``inconclusive_limit`` ambiguous results, and Error
-    after more than ``consecutive_error_limit`` provider errors in a row; a breach,
-    ambiguity or error is counted at most once per ``interval_s``.
+    for quality kinds; outputs for prediction_shift; compared answers for
+    disagreement). Limits follow Argo Rollouts: the metric is Failed once more than
+    ``failure_limit`` breaches were counted, Inconclusive after more than
+    ``inconclusive_limit`` ambiguous results, and Error after more than
+    ``consecutive_error_limit`` provider errors in a row; a breach, ambiguity or error
+    is counted at most once per ``interval_s``.
     """
 
     name: str = Field(min_length=1, max_length=200)
@@ -181,10 +191,9 @@ class MetricSpec(_Model):
     @field_validator("relative_max")
     @classmethod
     def _relative_needs_a_value(cls, value: float | None, info: ValidationInfo) -> float | None:
-        if value is not None and info.data.get("kind") == "prediction_shift":
-            raise ValueError(
-                "prediction_shift is already a candidate-vs-baseline distance: use max"
-            )
+        kind = info.data.get("kind")
+        if value is not None and kind in ("prediction_shift", "disagreement"):
+            raise ValueError(f"{kind} is already a candidate-vs-baseline measure: use max")
         return value
 
     @field_validator("sequential")
@@ -296,6 +305,31 @@ def default_analysis() -> AnalysisSpec:
                 sequential=SequentialSpec(alpha=DEFAULT_ALPHA, min_effect=0.2),
             ),
             MetricSpec(name="prediction-shift", kind="prediction_shift", max=0.1, min_samples=500),
+        )
+    )
+
+
+def default_shadow_analysis() -> AnalysisSpec:
+    """The analysis a shadow rollout gets when its spec names none.
+
+    A shadow serves nobody: its answers are compared with the baseline's on the same
+    requests, and its outputs are not summarised, so prediction shift and quality have
+    no data. Its latency is the model call alone (the baseline's includes the HTTP
+    work), so it is not compared either.
+
+    - ``error-rate``: the sequential test as for a canary (both versions see the same
+      requests, so the test compares like with like).
+    - ``disagreement``: the candidate answered otherwise on at most 5% of the compared
+      requests, from 200 comparisons.
+    """
+    return AnalysisSpec(
+        metrics=(
+            MetricSpec(
+                name="error-rate",
+                kind="error_rate",
+                sequential=SequentialSpec(alpha=DEFAULT_ALPHA, min_effect=0.01),
+            ),
+            MetricSpec(name="disagreement", kind="disagreement", max=0.05, min_samples=200),
         )
     )
 

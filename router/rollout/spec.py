@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from router.analysis.spec import AnalysisSpec, default_analysis
+from router.analysis.spec import AnalysisSpec, default_analysis, default_shadow_analysis
 from router.rollout.errors import SpecError
 from router.traffic import VERSION_PATTERN, MatchRule, PolicyError, StickyKey
 
@@ -435,6 +435,8 @@ class RolloutSpec(_Model):
                 raise ValueError("match: the shadow strategy sends no user to the candidate")
             if self.shadow_percent is None:
                 object.__setattr__(self, "shadow_percent", 100.0)
+            if "analysis" not in self.model_fields_set:
+                object.__setattr__(self, "analysis", default_shadow_analysis())
         elif self.shadow_percent is not None:
             raise ValueError(
                 "shadow_percent: only for strategy shadow (blue-green: bluegreen.mirror_percent)"

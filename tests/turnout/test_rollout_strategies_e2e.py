@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 from registry.types import NewVersion
 from tests.gateway_harness import Gateway, base_env, start_gateway, turnout, wait_for
-from tests.onnx_models import failing_model, plain_model
+from tests.onnx_models import failing_model, flipped_model, plain_model
 from turnout.services import Services
 from turnout.settings import Settings
 
@@ -64,6 +64,13 @@ model: bc
 candidate: "3"
 strategy: shadow
 shadow_percent: 100
+step_duration_s: 30
+promote_on_success: false
+"""
+DISAGREEING_SHADOW = """
+model: bc
+candidate: "5"
+strategy: shadow
 step_duration_s: 30
 promote_on_success: false
 """
@@ -150,9 +157,9 @@ class Deployment:
 
     # -- the CLI --------------------------------------------------------------------------
 
-    def start(self, spec: str, name: str) -> int:
+    def start(self, spec: str, name: str, analysis: str = THRESHOLDS) -> int:
         path = self.root / f"{name}.yaml"
-        path.write_text(spec + THRESHOLDS)
+        path.write_text(spec + analysis)
         r = turnout(self.env, "rollout", "start", "-f", str(path), "--json")
         assert r.returncode == 0, r.stderr
         return int(json.loads(r.stdout)["id"])
@@ -236,8 +243,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         )
     )
     # v1 champion; v2 the blue-green candidate; v3 fails every request (shadow);
-    # v4 the A/B and restart candidate.
-    for raw in (plain_model(), plain_model(), failing_model(), plain_model()):
+    # v4 the A/B and restart candidate; v5 healthy but answers the other class (shadow).
+    for raw in (plain_model(), plain_model(), failing_model(), plain_model(), flipped_model()):
         _register(services, raw)
     services.ledger.promote(MODEL, "1", actor="tester")
     gateway = start_gateway(env, root / "gateway-a.log")
@@ -284,10 +291,7 @@ def test_bluegreen_preview_is_header_matched_then_switches(deployment: Deploymen
 def test_failing_shadow_is_rolled_back_and_no_client_request_fails(
     deployment: Deployment,
 ) -> None:
-    """No analysis metric reads shadow disagreement: the gateway counts disagreements
-    (turnout_shadow_disagreements_total) but a Measurement has no field for them, and a
-    mirrored answer's outputs are not recorded for the shadow version, so
-    prediction_shift would only wait for data. The shadow gates on its errors here."""
+    """The default shadow analysis: the sequential error-rate test fails v3 at once."""
     d = deployment
     champion = d.champion()
     started = time.time()
@@ -315,6 +319,31 @@ def test_failing_shadow_is_rolled_back_and_no_client_request_fails(
     assert {a.version for a in during} == {champion}
     assert d.load.failures_without_version == 0
     assert d.champion() == champion and d.promotions_to("3") == 0
+
+
+def test_shadow_that_disagrees_is_rolled_back_on_disagreement(deployment: Deployment) -> None:
+    """v5 never fails a request, but answers the other class: the default shadow
+    analysis fails it on disagreement (more than 5% of 200+ compared answers)."""
+    d = deployment
+    champion = d.champion()
+    started = time.time()
+    rollout_id = d.start(DISAGREEING_SHADOW, "shadow", analysis="")  # the default analysis
+    phase = d.wait(rollout_id, {"RolledBack", "Succeeded", "Paused"})
+    assert phase == "RolledBack", json.dumps(d.cli_json("rollout", "explain", str(rollout_id))[-2:])
+    ended = d.moved_at(rollout_id, "RolledBack")
+    status = d.cli_json("rollout", "status", str(rollout_id))
+    assert "disagreement" in status["message"] and "Failed" in status["message"]
+    explain = d.cli_json("rollout", "explain", str(rollout_id))
+    judged = [
+        m
+        for decision in explain
+        for m in (decision.get("evidence") or {}).get("metrics", [])
+        if m.get("name") == "disagreement" and m.get("value") is not None
+    ]
+    assert judged and judged[-1]["value"] > 0.9, judged[-1:]
+    during = d.load.between(started, ended + 1)
+    assert during and all(a.status == 200 and a.version == champion for a in during)
+    assert d.champion() == champion and d.promotions_to("5") == 0
 
 
 def test_abtest_keeps_users_on_one_side_and_reports_the_winner(deployment: Deployment) -> None:
