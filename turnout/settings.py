@@ -101,6 +101,69 @@ class Settings(BaseSettings):
         "(TURNOUT_PROMETHEUS_URL).",
     )
 
+    drift_window: str = Field(
+        default="300s",
+        pattern=r"^[1-9][0-9]*(s|m|h|rows)$",
+        description="Drift windows: a duration (300s, 5m, 1h) or a row count (10000rows) "
+        "(TURNOUT_DRIFT_WINDOW).",
+    )
+    drift_hysteresis: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        description="Consecutive drifting windows before a drift alert (TURNOUT_DRIFT_HYSTERESIS).",
+    )
+    monitor_interval_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds between drift monitor ticks (TURNOUT_MONITOR_INTERVAL_S).",
+    )
+
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL where people reach this turnout (TURNOUT_PUBLIC_URL), used for "
+        "links in alerts, e.g. https://turnout.example.com.",
+    )
+    alerts_config: Path | None = Field(
+        default=None,
+        description="Alerts config file, TOML (TURNOUT_ALERTS_CONFIG); default "
+        "<state>/alerts.toml; without a file alerts go to the log only.",
+    )
+    alerts_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often the alert delivery worker looks for due deliveries "
+        "(TURNOUT_ALERTS_POLL_S).",
+    )
+    alerts_retry_base_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="First retry delay of a failed alert delivery; it doubles per attempt "
+        "(TURNOUT_ALERTS_RETRY_BASE_S).",
+    )
+    alerts_retry_max_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Longest delay between two delivery attempts (TURNOUT_ALERTS_RETRY_MAX_S).",
+    )
+    alerts_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        description="Attempts before a delivery is marked failed (TURNOUT_ALERTS_MAX_ATTEMPTS).",
+    )
+    alerts_max_age_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="Age of an alert after which its deliveries stop retrying "
+        "(TURNOUT_ALERTS_MAX_AGE_S).",
+    )
+    alerts_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Alerts with nothing left to send are deleted after this many days "
+        "(TURNOUT_ALERTS_RETENTION_DAYS).",
+    )
+
     def resolved_state_dir(self) -> Path:
         return self.state_dir.expanduser().resolve()
 
@@ -120,6 +183,11 @@ class Settings(BaseSettings):
     def artifact_location(self) -> Path:
         root = self.artifact_root or self.resolved_state_dir() / "artifacts"
         return root.expanduser().resolve()
+
+    def alerts_config_path(self) -> Path:
+        if self.alerts_config is not None:
+            return self.alerts_config.expanduser().resolve()
+        return self.resolved_state_dir() / "alerts.toml"
 
     def cache_dir(self) -> Path:
         return self.resolved_state_dir() / "cache"

@@ -24,6 +24,8 @@ class Alert(Base):
 
     The id is a UUID string, not a counter, so receivers can deduplicate retried
     deliveries across databases; `dedup_key` groups repeats of the same condition.
+    A repeat inside the cooldown is not stored again: it bumps `repeats` and
+    `last_seen_at` of the alert it repeats. `status` is open or acked.
     """
 
     __tablename__ = "alerts"
@@ -41,6 +43,10 @@ class Alert(Base):
     dedup_key: Mapped[str] = mapped_column(String(255))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    acked_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class AlertDelivery(Base):
@@ -61,3 +67,4 @@ class AlertDelivery(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

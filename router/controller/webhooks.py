@@ -6,8 +6,6 @@ Payloads are JSON; with a secret the body is signed with HMAC-SHA256 in the
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,15 +13,10 @@ from typing import Any
 import httpx
 import orjson
 
+from router.controller.signing import SIGNATURE_HEADER, sign
 from router.rollout import Webhook
 
 _log = logging.getLogger(__name__)
-
-SIGNATURE_HEADER = "x-turnout-signature"
-
-
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 class WebhookCaller:
