@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitors.alerts import AlertsConfig
 from router.analysis import JudgeState, Verdict, judge
 from router.analysis.providers import ProviderContext, make_providers, measure_all
 from router.analysis.providers.base import Window
@@ -84,8 +85,12 @@ class Controller:
         interval_s: float = 1.0,
         clock: Callable[[], float] = time.time,
         actor: str = "controller",
+        alerts: AlertsConfig | None = None,
     ) -> None:
         self.sessions = sessions
+        # With a config, every rollback also raises an alert through the outbox, in the
+        # transaction that records it (so neither exists without the other).
+        self.alerts = alerts
         self.executor = executor
         self.providers = providers
         self.webhooks = webhooks
@@ -377,6 +382,47 @@ class Controller:
                     measurements={**evidence, "actions_done": done},
                     reason=verdict.reason,
                 )
+            if (
+                self.alerts is not None
+                and after.phase is RolloutPhase.ROLLED_BACK
+                and before.phase is not RolloutPhase.ROLLED_BACK
+            ):
+                self._raise_rollback_alert(session, rollout_id, spec, after, command)
+
+    def _raise_rollback_alert(
+        self,
+        session: Session,
+        rollout_id: int,
+        spec: RolloutSpec,
+        status: RolloutStatus,
+        command: Command | None,
+    ) -> None:
+        from monitors.alerts import AlertKind, NewAlert, Severity, raise_alert
+
+        assert self.alerts is not None
+        by = f" by {command.by}" if command is not None and command.by else ""
+        reason = status.rollback_reason or status.message
+        raise_alert(
+            session,
+            self.alerts,
+            NewAlert(
+                kind=AlertKind.ROLLOUT_ROLLBACK,
+                severity=Severity.CRITICAL if command is None else Severity.WARN,
+                model=spec.model,
+                version=spec.candidate,
+                title=f"rollout #{rollout_id} of {spec.model} v{spec.candidate} rolled back{by}",
+                summary=reason,
+                report_url=f"/rollouts/{rollout_id}",
+                details={
+                    "rollout_id": rollout_id,
+                    "strategy": spec.strategy,
+                    "baseline": spec.baseline,
+                    "weight": status.weight,
+                    "step_index": status.step_index,
+                    "reason": reason,
+                },
+            ),
+        )
 
     def _payload(
         self, rollout_id: int, spec: RolloutSpec, status: RolloutStatus, action: Notify

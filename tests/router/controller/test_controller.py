@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from migrations import make_engine, session_factory, upgrade
-from migrations.models import Event, RolloutDecision
+from migrations.models import Alert, AlertDelivery, Event, RolloutDecision
+from monitors.alerts import AlertsConfig, parse_config
 from registry.audit import AliasLedger
 from registry.fake import InMemoryRegistry
 from registry.types import NewVersion
@@ -81,7 +82,7 @@ class World:
     clock: Clock
     traffic: Traffic
 
-    def controller(self, holder: str = "c1") -> Controller:
+    def controller(self, holder: str = "c1", alerts: AlertsConfig | None = None) -> Controller:
         return Controller(
             self.sessions,
             Executor(self.sessions, self.ledger),
@@ -93,6 +94,7 @@ class World:
                 clock=lambda: datetime.fromtimestamp(self.clock(), tz=__import__("datetime").UTC),
             ),
             clock=self.clock,
+            alerts=alerts,
         )
 
     def start(self, **flags: object) -> int:
@@ -185,6 +187,38 @@ def test_a_bad_canary_is_rolled_back_within_seconds(world: World) -> None:
         assert [(r.version, r.weight) for r in policy.policy.routes if r.weight] == [("1", 100)]
         kinds = [e.kind for e in s.scalars(select(Event))]
         assert "rollout.rollback" in kinds
+
+
+def test_a_rollback_raises_one_alert_with_the_decision(world: World) -> None:
+    world.traffic.error_rates["2"] = 0.30
+    config = parse_config(
+        """
+[sinks.pipeline]
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+
+[[routes]]
+kinds = ["rollout_rollback"]
+sinks = ["pipeline"]
+"""
+    )
+    rollout_id = world.start()
+    controller = world.controller(alerts=config)
+    world.run(controller, 60)
+    assert _phase(world, rollout_id) == "RolledBack"
+    world.run(controller, 5)  # later ticks of a finished rollout raise nothing more
+    with world.sessions() as s:
+        [alert] = s.scalars(select(Alert)).all()
+        assert (alert.kind, alert.severity, alert.model_name, alert.version) == (
+            "rollout_rollback",
+            "critical",
+            MODEL,
+            "2",
+        )
+        assert alert.payload["details"]["rollout_id"] == rollout_id
+        assert "error" in alert.payload["summary"]
+        [delivery] = s.scalars(select(AlertDelivery)).all()
+        assert (delivery.sink, delivery.status) == ("pipeline", "pending")
 
 
 def test_no_data_never_passes(world: World) -> None:
