@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 
 from registry.types import NewVersion
 from tests.gateway_harness import Gateway, base_env, start_gateway, turnout, wait_for
-from tests.onnx_models import failing_model, flipped_model, plain_model
+from tests.onnx_models import failing_model, flipped_model, plain_model, slow_model
 from turnout.services import Services
 from turnout.settings import Settings
 
@@ -74,6 +74,37 @@ strategy: shadow
 step_duration_s: 30
 promote_on_success: false
 """
+SLOW_CANARY = """
+model: bc
+candidate: "6"
+step_weights: [50]
+step_duration_s: 60
+"""
+LATENCY = """
+analysis:
+  metrics:
+    - name: latency
+      kind: latency
+      quantile: 0.5
+      relativeMax: 2
+      min_samples: 30
+      interval: 1
+"""
+WRONG_CANARY = """
+model: bc
+candidate: "5"
+step_weights: [50]
+step_duration_s: 60
+"""
+ACCURACY = """
+analysis:
+  metrics:
+    - name: accuracy
+      kind: accuracy
+      min_samples: 30
+      sequential: {minEffect: 0.05}
+      interval: 1
+"""
 ABTEST = """
 model: bc
 candidate: "4"
@@ -109,6 +140,8 @@ class Load:
     headers: dict[str, str] = field(default_factory=dict)
     users: int = 200
     pause_s: float = 0.005
+    # (operator token, true label): send the label of every answer as feedback.
+    feedback: tuple[str, int] | None = None
     answers: list[Answer] = field(default_factory=list)
     failures_without_version: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -140,6 +173,13 @@ class Load:
                     continue
                 version = r.headers.get("x-turnout-version", "?")
                 self.answers.append(Answer(time.time(), key, version, r.status_code))
+                if self.feedback is not None and r.status_code == 200:
+                    token, label = self.feedback
+                    client.post(
+                        "/api/v1/feedback",
+                        json={"request_id": r.headers["x-request-id"], "label": label},
+                        headers={"authorization": f"Bearer {token}"},
+                    )
                 time.sleep(self.pause_s)
 
     def between(self, start: float, end: float) -> list[Answer]:
@@ -243,8 +283,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         )
     )
     # v1 champion; v2 the blue-green candidate; v3 fails every request (shadow);
-    # v4 the A/B and restart candidate; v5 healthy but answers the other class (shadow).
-    for raw in (plain_model(), plain_model(), failing_model(), plain_model(), flipped_model()):
+    # v4 the A/B and restart candidate; v5 healthy but answers the other class (shadow,
+    # then the accuracy canary); v6 answers like v1 but slowly (the latency canary).
+    versions = (plain_model(), plain_model(), failing_model(), plain_model(), flipped_model())
+    for raw in (*versions, slow_model(size=800)):
         _register(services, raw)
     services.ledger.promote(MODEL, "1", actor="tester")
     gateway = start_gateway(env, root / "gateway-a.log")
@@ -343,6 +385,52 @@ def test_shadow_that_disagrees_is_rolled_back_on_disagreement(deployment: Deploy
     assert judged and judged[-1]["value"] > 0.9, judged[-1:]
     during = d.load.between(started, ended + 1)
     assert during and all(a.status == 200 and a.version == champion for a in during)
+    assert d.champion() == champion and d.promotions_to("5") == 0
+
+
+def test_slow_canary_is_rolled_back_on_latency(deployment: Deployment) -> None:
+    d = deployment
+    champion = d.champion()
+    started = time.time()
+    rollout_id = d.start(SLOW_CANARY, "slow", analysis=LATENCY)
+    assert d.wait(rollout_id, {"RolledBack", "Succeeded", "Paused"}) == "RolledBack"
+    ended = d.moved_at(rollout_id, "RolledBack")
+    status = d.cli_json("rollout", "status", str(rollout_id))
+    assert "latency" in status["message"] and "Failed" in status["message"]
+    assert ended - started < 30, ended - started
+    during = d.load.between(started, ended + 1)
+    assert during and all(a.status == 200 for a in during)  # slow, never failed
+    assert {a.version for a in during} == {champion, "6"}
+    assert d.champion() == champion and d.promotions_to("6") == 0
+
+
+def test_canary_with_wrong_answers_is_rolled_back_on_accuracy_from_feedback(
+    deployment: Deployment,
+) -> None:
+    """Labels arrive as feedback after each answer; v5 answers the other class."""
+    d = deployment
+    champion = d.champion()
+    made = turnout(d.env, "tokens", "create", "labeller", "--role", "operator", "--json")
+    assert made.returncode == 0, made.stderr
+    # The fixed request's true class is the one v1 (plain_model) answers.
+    truth = int(
+        d.gateway.client.post(f"/v2/models/{MODEL}/versions/1/infer", json=d.body).json()[
+            "outputs"
+        ][0]["data"][0]
+    )
+    labelled = Load(
+        d.gateway.url, d.body, feedback=(json.loads(made.stdout)["token"], truth), pause_s=0.01
+    ).start()
+    try:
+        started = time.time()
+        rollout_id = d.start(WRONG_CANARY, "wrong", analysis=ACCURACY)
+        assert d.wait(rollout_id, {"RolledBack", "Succeeded", "Paused"}) == "RolledBack"
+    finally:
+        labelled.stop()
+    ended = d.moved_at(rollout_id, "RolledBack")
+    status = d.cli_json("rollout", "status", str(rollout_id))
+    assert "accuracy" in status["message"] and "Failed" in status["message"]
+    assert ended - started < 40, ended - started
     assert d.champion() == champion and d.promotions_to("5") == 0
 
 
