@@ -24,7 +24,16 @@ ONNXRUNTIME_HOME = "router/inference/"
 MLFLOW_HOME = "registry/mlflow_registry.py"
 EVIDENTLY_HOME = "monitors/report.py"
 
-PURE_MONITOR_NAMES = ("profile.py", "profile_schema.py", "binning.py", "quantiles.py", "errors.py")
+PURE_MONITOR_NAMES = (
+    "profile.py",
+    "profile_schema.py",
+    "binning.py",
+    "quantiles.py",
+    "errors.py",
+    "stats.py",
+    "policy.py",
+    "check.py",
+)
 PURE_ROUTER_FILES = (
     "router/inference/signature.py",
     "router/inference/binding.py",
@@ -205,6 +214,35 @@ def evidently_violations(imports: Iterable[Import]) -> list[Import]:
     return [i for i in imports if i.top == "evidently" and i.file != EVIDENTLY_HOME]
 
 
+# What the dashboard may read through (ARCHITECTURE.md: "dashboards reads through
+# migrations and router.telemetry names"), plus the existing read functions it calls.
+DASHBOARD_MAY_IMPORT = (
+    "dashboards",
+    "migrations",
+    "registry",
+    "router.telemetry",
+    "router.controller.store",
+    "monitors.store",
+    "monitors.profile_schema",
+    "monitors.errors",
+)
+
+
+def dashboards_violations(imports: Iterable[Import]) -> list[Import]:
+    def allowed(imp: Import) -> bool:
+        if imp.top not in PACKAGES:
+            return imp.top not in {"onnxruntime", "mlflow", "evidently"}
+        return any(
+            imp.module == home or imp.module.startswith(home + ".") for home in DASHBOARD_MAY_IMPORT
+        ) or (
+            imp.module in {"monitors", "router"}
+            and imp.name is not None
+            and any(f"{imp.module}.{imp.name}" == home for home in DASHBOARD_MAY_IMPORT)
+        )
+
+    return [i for i in imports if _under(i, "dashboards") and not allowed(i)]
+
+
 def pure_violations(imports: Iterable[Import], pure: Iterable[str]) -> list[Import]:
     pure_files_ = set(pure)
     pure_modules = {module_name(f) for f in pure_files_}
@@ -293,6 +331,10 @@ _BREACHES: list[tuple[Callable[[Iterable[Import]], list[Import]], Import]] = [
     (onnxruntime_violations, Import("router/traffic/split.py", 9, "onnxruntime.capi")),
     (mlflow_violations, Import("turnout/cli/models.py", 9, "mlflow.tracking")),
     (evidently_violations, Import("monitors/stats.py", 9, "evidently", "Report")),
+    (dashboards_violations, Import("dashboards/app.py", 9, "router.serving.gateway")),
+    (dashboards_violations, Import("dashboards/app.py", 9, "monitors.report")),
+    (dashboards_violations, Import("dashboards/app.py", 9, "onnxruntime")),
+    (dashboards_violations, Import("dashboards/app.py", 9, "turnout.settings")),
 ]
 
 
@@ -372,3 +414,9 @@ def test_pure_modules_import_no_io_library() -> None:
     assert not offenders, _report(
         f"pure modules may import the standard library, {allowed} and pure modules", offenders
     )
+
+
+def test_dashboards_read_only_through_their_sources() -> None:
+    offenders = dashboards_violations(all_imports())
+    allowed = ", ".join(DASHBOARD_MAY_IMPORT[1:])
+    assert not offenders, _report(f"dashboards may import only {allowed}", offenders)
