@@ -55,12 +55,8 @@ class ProfileSource(Protocol):
     def reference_profile(self, name: str, version: str) -> str | None: ...
 
 
-class Evaluator(Protocol):
-    def __call__(
-        self, profile: ReferenceProfile | None, data: WindowData
-    ) -> tuple[str, dict[str, Any]]:
-        """(verdict, JSON document) of one window; verdict OK / WARN / DRIFT / ..."""
-        ...
+# (profile or None, merged window) -> (verdict OK / WARN / DRIFT / NO_DATA, JSON document)
+Evaluator = Callable[[ReferenceProfile | None, WindowData], tuple[str, dict[str, Any]]]
 
 
 # (session, model, version, verdict document, report) -> alert id or None

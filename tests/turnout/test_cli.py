@@ -5,51 +5,20 @@ Every user error must exit non-zero with exactly one line on stderr and no trace
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ModelFiles, plain_mlflow_run
-from turnout.cli import main
+from tests.turnout.cli_support import Cli, assert_user_error, make_cli
 from turnout.settings import Settings
 
 pytestmark = pytest.mark.mlflow
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> object:
-        return json.loads(self.out)
-
-
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], cli_env: object):  # type: ignore[no-untyped-def]
-    def run(*args: str | Path) -> Result:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        cap = capsys.readouterr()
-        return Result(code, cap.out, cap.err)
-
-    return run
-
-
-def assert_user_error(result: Result, *fragments: str) -> None:
-    assert result.code == 1, (result.out, result.err)
-    assert "Traceback" not in result.err
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
+def cli(capsys: pytest.CaptureFixture[str], cli_env: Settings) -> Cli:
+    return make_cli(capsys)
 
 
 @pytest.fixture

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from monitors.alerts import FeatureDrift, NewAlert, load_config, raise_alert
 from router.controller.signing import SIGNATURE_HEADER, verify
 from tests.monitors.alerts.helpers import Receiver
-from turnout.cli import main
+from tests.turnout.cli_support import Cli, assert_user_error, make_cli
 from turnout.services import Services
 from turnout.settings import Settings
 
 SECRET = "cli-secret"
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-Cli = Callable[..., Result]
 
 
 @pytest.fixture
@@ -66,16 +50,7 @@ sinks = ["hook", "log"]
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], cli_env: Settings) -> Cli:
-    def run(*args: str | Path) -> Result:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        cap = capsys.readouterr()
-        return Result(code, cap.out, cap.err)
-
-    return run
+    return make_cli(capsys)
 
 
 def raise_drift(settings: Settings, config_path: Path, feature: str = "amount") -> str:
@@ -98,16 +73,6 @@ def raise_drift(settings: Settings, config_path: Path, feature: str = "amount") 
         return raised.alert_id
     finally:
         services.close()
-
-
-def assert_user_error(result: Result, *fragments: str) -> None:
-    assert result.code == 1, (result.out, result.err)
-    assert "Traceback" not in result.err
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 def test_list_show_ack(cli: Cli, cli_env: Settings, config_file: Path) -> None:

@@ -48,7 +48,18 @@ def _root(
 
 
 def _assemble() -> None:
-    from turnout.cli import alerts, db, demo, models, promotion, rollout, serve, tokens, traffic
+    from turnout.cli import (
+        alerts,
+        db,
+        demo,
+        drift,
+        models,
+        promotion,
+        rollout,
+        serve,
+        tokens,
+        traffic,
+    )
 
     app.add_typer(models.app, name="models")
     app.add_typer(traffic.app, name="traffic")
@@ -56,6 +67,8 @@ def _assemble() -> None:
     app.command("controller")(rollout.controller)
     app.add_typer(tokens.app, name="tokens")
     app.add_typer(alerts.app, name="alerts")
+    app.add_typer(drift.app, name="drift")
+    app.command("monitor")(drift.monitor)
     app.add_typer(db.app, name="db")
     app.command("serve")(serve.serve)
     app.command("promote")(promotion.promote)
