@@ -86,7 +86,11 @@ class Controller:
         clock: Callable[[], float] = time.time,
         actor: str = "controller",
         alerts: AlertsConfig | None = None,
+        gate_retry_s: float = 5.0,
     ) -> None:
+        self.gate_retry_s = gate_retry_s
+        # rollout id -> (gate, when it last refused): see _gate_due
+        self._gate_refused: dict[int, tuple[str, float]] = {}
         self.sessions = sessions
         # With a config, every rollback also raises an alert through the outbox, in the
         # transaction that records it (so neither exists without the other).
@@ -157,7 +161,7 @@ class Controller:
         verdict: Verdict | None = None
         if command is None:
             verdict, status = self._judge(rollout_id, spec, status, now)
-            gate_ok = self._gate(rollout_id, spec, status) if status.pending_gate else None
+            gate_ok = self._gate_due(rollout_id, spec, status, now)
             status, actions = step(status, spec, verdict, now, gate_ok=gate_ok)
         else:
             status, actions = step(status, spec, None, now, command=command)
@@ -311,6 +315,28 @@ class Controller:
             provider_errors=measured.errors,
         )
         return verdict, replace(status, analysis_state=state.to_dict())
+
+    def _gate_due(
+        self, rollout_id: int, spec: RolloutSpec, status: RolloutStatus, now: float
+    ) -> bool | None:
+        """Ask the pending gate, at most once per ``gate_retry_s`` after a refusal.
+
+        A halted gate is asked again until it passes; asking every tick would hammer a
+        receiver that said no, so a refused gate waits (None: not asked this tick).
+        """
+        if not status.pending_gate:
+            self._gate_refused.pop(rollout_id, None)
+            return None
+        refused = self._gate_refused.get(rollout_id)
+        if refused is not None and refused[0] == status.pending_gate:
+            if now - refused[1] < self.gate_retry_s:
+                return None
+        ok = self._gate(rollout_id, spec, status)
+        if ok:
+            self._gate_refused.pop(rollout_id, None)
+        else:
+            self._gate_refused[rollout_id] = (status.pending_gate, now)
+        return ok
 
     def _gate(self, rollout_id: int, spec: RolloutSpec, status: RolloutStatus) -> bool:
         kind = status.pending_gate or ""

@@ -29,7 +29,7 @@ Rules (SEMANTICS.md, Rollouts):
   else the mirror is removed.
 - Gates: confirm-rollout and pre-rollout before starting, confirm-traffic-increase
   before each weight increase, confirm-promotion before promoting. A failed confirm-*
-  gate halts (asked again every tick); a failed pre-rollout gate rolls back.
+  gate halts (the controller asks again, at most every 5 s); a failed pre-rollout gate rolls back.
 """
 
 from __future__ import annotations

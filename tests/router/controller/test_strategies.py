@@ -618,12 +618,15 @@ def test_confirm_promotion_gate_halts_until_it_answers_2xx(world: World) -> None
     rollout_id = world.start(**CANARY, webhooks=[hook("confirm-promotion"), hook("event")])
     controller = world.controller(webhooks=hooks.caller())
     world.run_until(controller, rollout_id, {"Promoting"}, limit=15)
-    for _ in range(3):  # three 500s: asked again each tick, never promoted
-        world.tick(controller)
+    for _ in range(3):  # three 500s: asked again after 5 s each time, never promoted
+        world.tick(controller, seconds=5)
         assert world.phase(rollout_id) == "Promoting"
         assert world.champion() == "1"
     assert "did not pass" in world.status(rollout_id).message
-    world.tick(controller)  # 200
+    for _ in range(4):  # within 5 s of a refusal the gate is not asked again
+        world.tick(controller)
+    assert len(hooks.of("confirm-promotion")) == 3
+    world.tick(controller)  # 5 s after the last refusal: 200
     assert world.phase(rollout_id) == "Succeeded"
     assert world.champion() == "2" and world.promotions_to("2") == 1
     gate_calls = hooks.of("confirm-promotion")
@@ -641,11 +644,11 @@ def test_a_gate_that_times_out_counts_as_failed(world: World) -> None:
     controller = world.controller(webhooks=hooks.caller())
     world.run_until(controller, rollout_id, {"Promoting"}, limit=15)
     for _ in range(5):
-        world.tick(controller)
+        world.tick(controller, seconds=5)
     assert world.phase(rollout_id) == "Promoting" and world.champion() == "1"
     assert len(hooks.of("confirm-promotion")) == 5
     hooks.answers["confirm-promotion"] = [204]
-    world.tick(controller)
+    world.tick(controller, seconds=5)
     assert world.phase(rollout_id) == "Succeeded"
 
 
