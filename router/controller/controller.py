@@ -31,6 +31,7 @@ from router.controller.lease import Lease
 from router.controller.store import (
     active_rollouts,
     get_rollout,
+    prune_decisions,
     record_decision,
     record_event,
     save_status,
@@ -87,7 +88,10 @@ class Controller:
         actor: str = "controller",
         alerts: AlertsConfig | None = None,
         gate_retry_s: float = 5.0,
+        decision_retention_s: float = 7 * 86400.0,
     ) -> None:
+        self.decision_retention_s = decision_retention_s
+        self._last_prune = float("-inf")
         self.gate_retry_s = gate_retry_s
         # rollout id -> (gate, when it last refused): see _gate_due
         self._gate_refused: dict[int, tuple[str, float]] = {}
@@ -139,6 +143,7 @@ class Controller:
                 return []
         with self.sessions() as session:
             ids = [row.id for row in active_rollouts(session)]
+        self._maybe_prune()
         results = []
         for rollout_id in ids:
             try:
@@ -148,6 +153,18 @@ class Controller:
             except Exception:
                 _log.exception("rollout #%s: tick failed; retrying next tick", rollout_id)
         return results
+
+    def _maybe_prune(self) -> None:
+        """Hourly: thin the decision log of rollouts ended ``decision_retention_s`` ago."""
+        now = self.clock()
+        if now - self._last_prune < 3600:
+            return
+        self._last_prune = now
+        try:
+            with self.sessions.begin() as session:
+                prune_decisions(session, _ts(now - self.decision_retention_s))
+        except Exception:
+            _log.exception("pruning old rollout decisions failed; retrying in an hour")
 
     def advance(self, rollout_id: int, command: Command | None = None) -> TickResult:
         """One step of one rollout (or one human command), carried out and saved."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -199,3 +199,25 @@ def rollout_document(row: Rollout, *, now: float | None = None) -> dict[str, Any
         "finished_at": None if row.finished_at is None else row.finished_at.isoformat(),
         "spec": row.spec,
     }
+
+
+def prune_decisions(session: Session, older_than: datetime) -> int:
+    """Thin the decision log of rollouts that ended before ``older_than``.
+
+    Ticks that changed nothing (same phase before and after) are deleted; every
+    transition is kept, so `turnout rollout explain` still tells how an old rollout
+    went, just not each second of it. Returns how many rows were deleted.
+    """
+    ended = select(Rollout.id).where(
+        Rollout.phase.in_(TERMINAL_ROLLOUT_PHASES), Rollout.updated_at < older_than
+    )
+    result = session.execute(
+        delete(RolloutDecision)
+        .where(
+            RolloutDecision.rollout_id.in_(ended),
+            RolloutDecision.phase_before == RolloutDecision.phase_after,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -285,3 +285,27 @@ def test_start_refuses_bad_requests(world: World) -> None:
     world.start()
     with pytest.raises(ActiveRolloutExists):
         world.start()
+
+
+def test_old_finished_rollouts_keep_only_their_transitions(world: World) -> None:
+    from router.controller.store import decisions, prune_decisions
+
+    rollout_id = world.start()
+    controller = world.controller()
+    world.run(controller, 60)
+    assert _phase(world, rollout_id) == "Succeeded"
+    with world.sessions() as s:
+        before = decisions(s, rollout_id, limit=5000)
+    transitions = [
+        (d.phase_before, d.phase_after) for d in before if d.phase_before != d.phase_after
+    ]
+    assert len(before) > len(transitions) >= 2
+    with world.sessions.begin() as s:  # not old enough yet: nothing goes
+        assert prune_decisions(s, datetime(2000, 1, 1, tzinfo=UTC)) == 0
+    with world.sessions.begin() as s:
+        assert prune_decisions(s, datetime(2999, 1, 1, tzinfo=UTC)) == len(before) - len(
+            transitions
+        )
+    with world.sessions() as s:
+        after = decisions(s, rollout_id, limit=5000)
+    assert [(d.phase_before, d.phase_after) for d in after] == transitions
