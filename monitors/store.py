@@ -17,8 +17,21 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from migrations.models.telemetry import DriftReport
+from monitors.errors import MonitorError
 
-__all__ = ["StoredReport", "latest_reports", "prune_reports", "report_by_id", "save_report"]
+__all__ = [
+    "ReportNotFound",
+    "StoredReport",
+    "get_report",
+    "latest_reports",
+    "prune_reports",
+    "report_by_id",
+    "save_report",
+]
+
+
+class ReportNotFound(MonitorError):
+    """No drift report has that id (pruned, or never stored)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +120,14 @@ def latest_reports(
 def report_by_id(session: Session, report_id: int) -> StoredReport | None:
     row = session.get(DriftReport, report_id)
     return _stored(row) if row is not None else None
+
+
+def get_report(session: Session, report_id: int) -> StoredReport:
+    """``report_by_id``, or ``ReportNotFound``."""
+    found = report_by_id(session, report_id)
+    if found is None:
+        raise ReportNotFound(f"no drift report #{report_id}")
+    return found
 
 
 def prune_reports(session: Session, older_than: datetime) -> int:

@@ -43,6 +43,8 @@ def build_gateway(
     from router.serving.watcher import PolicyWatcher
     from router.telemetry import Flusher, Recorder
     from router.traffic import RoutingTable
+    from turnout.alerting import build_alert_worker
+    from turnout.monitoring import build_monitor
 
     services = Services(settings)
     sessions = services.sessions  # reachable, schema at head (or a clear error)
@@ -81,6 +83,10 @@ def build_gateway(
     )
 
     controller = build_controller(services) if with_controller else None
+    # Role "all" also runs the drift monitor and the alert delivery worker (each leased
+    # or claim-safe, so several `turnout serve` processes share the work).
+    monitor = build_monitor(services) if with_controller else None
+    alert_worker = build_alert_worker(services) if with_controller else None
     from router.controller.ops import ControlOps
 
     context.ops = ControlOps(
@@ -93,19 +99,31 @@ def build_gateway(
 
         await run_in_threadpool(watcher.start)  # first sync loads and warms the versions
         flusher.start()
-        if controller is not None:
-            controller.start()
+        for worker in (controller, monitor, alert_worker):
+            if worker is not None:
+                worker.start()
         try:
             yield
         finally:
-            if controller is not None:
-                await run_in_threadpool(controller.stop)
+            for worker in (controller, monitor, alert_worker):
+                if worker is not None:
+                    await run_in_threadpool(worker.stop)
             watcher.stop()
             await run_in_threadpool(flusher.stop)
             services.close()
 
     app = create_app(context, lifespan=lifespan)
+    mount_dashboard(app, services)
     return GatewayProcess(app=app, services=services, context=context)
+
+
+def mount_dashboard(app: FastAPI, services: Services) -> None:
+    """The web dashboard at `/`, after every API route: it claims only its own paths, so
+    the inference, metrics and control routes answer exactly as before."""
+    from dashboards import DashboardMount, DashboardSource, create_dashboard_app
+
+    source = DashboardSource(services.sessions, services.registry)
+    app.router.routes.append(DashboardMount("", create_dashboard_app(source)))
 
 
 def build_controller(services: Services, *, lease: bool = True) -> Controller:
@@ -116,6 +134,7 @@ def build_controller(services: Services, *, lease: bool = True) -> Controller:
     from router.controller.lease import Lease
     from router.controller.measure import builtin_reader
     from router.controller.webhooks import WebhookCaller
+    from turnout.alerting import alerts_config
 
     sessions = services.sessions
     return Controller(
@@ -129,6 +148,7 @@ def build_controller(services: Services, *, lease: bool = True) -> Controller:
         WebhookCaller(dict(os.environ)),
         lease=Lease(sessions) if lease else None,
         interval_s=services.settings.controller_interval_s,
+        alerts=alerts_config(services.settings),
     )
 
 

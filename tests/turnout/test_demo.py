@@ -24,26 +24,31 @@ def _turnout(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_registers_two_versions_and_promotes(tmp_path: Path) -> None:
+def test_demo_plays_its_three_scenes_headless(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    done = _turnout(state, "demo", "--json")
-    assert done.returncode == 0, done.stderr
+    done = _turnout(state, "demo", "--headless", "--speed", "4", "--port", "0", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout)
-    assert [r["version"] for r in result["registered"]] == ["1", "2"]
+    assert [r["version"] for r in result["registered"]] == ["1", "2", "3"]
     assert all(r["reference_rows"] > 0 for r in result["registered"])
-    assert [(p["from_version"], p["to_version"]) for p in result["promotions"]] == [
-        (None, "1"),
-        ("1", "2"),
-    ]
-    # Everything lives under the state directory: no ./mlruns, no server.
+    good, bad, drift = result["scenes"]
+    assert (good["scene"], good["phase"]) == ("good canary", "Succeeded"), good
+    assert (bad["scene"], bad["phase"]) == ("bad canary", "RolledBack"), bad
+    assert "accuracy" in bad["message"]
+    assert (drift["scene"], drift["phase"]) == ("drift", "alerted"), drift
+    # The retraining trigger as the receiver got it: model, version, drifted features.
+    trigger = result["retraining_trigger"]
+    assert trigger["kind"] == "drift" and trigger["model"] == "breast-cancer"
+    assert trigger["version"] == "2"
+    drifted = {f["feature"] for f in trigger["features"]}
+    assert drifted and drifted <= {"mean radius", "mean perimeter", "mean area", "worst radius"}
+    # Everything lives under the state directory: no ./mlruns.
     assert (state / "mlflow.db").is_file() and (state / "turnout.db").is_file()
-    assert any((state / "artifacts").iterdir())
     shown = _turnout(state, "models", "show", "breast-cancer", "@champion", "--json")
     assert shown.returncode == 0, shown.stderr
-    doc = json.loads(shown.stdout)
-    assert doc["version"] == "2" and doc["reference"]["features"] == 30
-    history = json.loads(_turnout(state, "models", "history", "breast-cancer", "--json").stdout)
-    assert [e["kind"] for e in history][-2:] == ["alias.promote", "alias.promote"]
+    assert json.loads(shown.stdout)["version"] == "2"
+    status = _turnout(state, "drift", "status", "breast-cancer", "--json")
+    assert status.returncode == 0 and "DRIFT" in status.stdout
 
 
 def test_user_error_prints_one_line_without_traceback(tmp_path: Path) -> None:

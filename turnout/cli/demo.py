@@ -10,10 +10,23 @@ from turnout.cli._common import out, print_json, services
 
 
 def demo(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    headless: Annotated[
+        bool, typer.Option("--headless", help="Stop after the scenes instead of serving on.")
+    ] = False,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed", min=0.1, max=50, help="Play faster (4: four times shorter steps/windows)."
+        ),
+    ] = 1.0,
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free).")
+    ] = 8000,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the outcome as JSON.")] = False,
 ) -> None:
-    """Register two demo model versions with a reference profile and promote them."""
-    from turnout.demo import run_demo
+    """Train and register three versions, serve them, and play a rollout story:
+    a good canary promoted, a bad one rolled back, inputs drifting until an alert."""
+    from turnout.demo import DemoOptions, run_demo
 
     svc = services()
 
@@ -22,11 +35,15 @@ def demo(
             out.print(message, markup=False)
 
     say(f"state directory: {svc.settings.resolved_state_dir()}")
-    result = run_demo(svc, say=say)
+    options = DemoOptions(headless=headless or as_json, speed=speed, port=port)
+    try:
+        result = run_demo(svc, options, say=say)
+    except KeyboardInterrupt:
+        say("stopped")
+        return
     if as_json:
         print_json(result.to_dict())
         return
-    aliases = svc.registry.get_model(result.model).aliases
     name = result.model
-    out.print(f"done: {name} aliases {aliases}", markup=False)
-    out.print(f"next: turnout models show {name} @champion | turnout models history {name}")
+    out.print(f"done: {name} aliases {svc.registry.get_model(name).aliases}", markup=False)
+    out.print(f"next: turnout rollout list | turnout drift status {name} | turnout alerts list")
