@@ -7,7 +7,7 @@
 Sets up the standard model like bench/run.py, starts one gateway pinned to core 0, sends
 16-connection closed-loop load from core 1, samples every thread of the server with
 py-spy at 1000 Hz, and prints: the share of samples per thread, the biggest inclusive
-and self frames, and what the event loop's share of ``_OipRoutes.infer`` goes to. A
+and self frames, and what the event loop's share of ``InferenceFront.infer`` goes to. A
 frame where the event-loop thread releases the GIL (a syscall such as ``os.urandom`` in
 ``uuid4``, or onnxruntime's run) also collects the time it waits to get the GIL back
 from another thread, so read a big share there as "another thread held the GIL".
@@ -53,7 +53,7 @@ def summarise(raw: Path, top: int) -> None:
         if is_main:
             main += n
             for i, f in enumerate(frames):
-                if f.startswith(("_OipRoutes.infer", "_ScoringRoutes.invocations")):
+                if f.startswith(("InferenceFront.infer", "InferenceFront.invocations")):
                     nxt = frames[i + 1] if i + 1 < len(frames) else "(self) " + f
                     in_handler[nxt[:100]] += n
                     break

@@ -94,7 +94,13 @@ def policy_evaluator(
             if ref is not None and np.asarray(ref).size:
                 prediction = output_summary_input(ref, outputs, grid=OUTPUT_GRID)
         try:
-            result = evaluate_window(profile, data.sketch, policy=policy, prediction=prediction)
+            result = evaluate_window(
+                profile,
+                data.sketch,
+                sample=data.sample_frame(),
+                policy=policy,
+                prediction=prediction,
+            )
         except MonitorError as exc:
             return _no_data(f"cannot compare this window with the reference: {exc}", data)
         doc = result.to_dict()

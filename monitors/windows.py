@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -28,6 +29,7 @@ from migrations.models.telemetry import DriftReport, MetricBucket
 from router.telemetry.bucket import Bucket
 from router.telemetry.errors import TelemetryError
 from router.telemetry.outputs import OutputSummary
+from router.telemetry.rowsample import merge_samples
 from router.telemetry.sketch_schema import InputSketch
 from router.telemetry.store import read_buckets
 
@@ -105,6 +107,15 @@ class WindowData:
     replicas: frozenset[str]
     # Buckets that could not be read or merged (another schema, other bins): skipped.
     notes: tuple[str, ...] = ()
+    # A uniform sample of the window's raw input rows (rowsample.merge_samples shape),
+    # None when the gateways kept none.
+    sample: dict[str, Any] | None = None
+
+    def sample_frame(self) -> pd.DataFrame | None:
+        """The raw-row sample as a DataFrame (feature columns), or None."""
+        if not self.sample or not self.sample.get("rows"):
+            return None
+        return pd.DataFrame(self.sample["rows"], columns=self.sample["columns"])
 
     @property
     def rows(self) -> int:
@@ -216,10 +227,19 @@ def _row_windows(
     return windows[skipped:], skipped
 
 
+# Raw rows kept per window: enough for KS and a readable report, bounded in memory.
+SAMPLE_ROWS = 2000
+
+
 def merge_window(session: Session, model: str, version: str, window: Window) -> WindowData:
     """Every replica's buckets of (model, version) in ``window``, added together."""
     buckets: list[Bucket] = read_buckets(
-        session, model, since=window.start, until=window.end, versions=[version]
+        session,
+        model,
+        since=window.start,
+        until=window.end,
+        versions=[version],
+        include_samples=True,
     )
     sketch: InputSketch | None = None
     outputs = OutputSummary()
@@ -243,6 +263,18 @@ def merge_window(session: Session, model: str, version: str, window: Window) -> 
                 outputs.merge(out)
         except TelemetryError as exc:
             notes.append(f"bucket {b.bucket_start.isoformat()} of {b.replica} skipped: {exc}")
+    samples = [b.samples for b in buckets if b.samples]
+    sample = merge_samples(samples, SAMPLE_ROWS, seed=0) if samples else None
+    if sample is not None and sample.get("skipped"):
+        notes.append(f"{sample['skipped']} row samples of other columns skipped")
     return WindowData(
-        model, version, window, requests, sketch, outputs, frozenset(replicas), tuple(notes)
+        model,
+        version,
+        window,
+        requests,
+        sketch,
+        outputs,
+        frozenset(replicas),
+        tuple(notes),
+        sample,
     )

@@ -52,7 +52,7 @@ def build_gateway(
         with_controller = settings.role in ("all", "controller")
     registry = services.registry
     replica_id = replica or f"{socket.gethostname()}:{os.getpid()}"
-    recorder = Recorder(replica_id)
+    recorder = Recorder(replica_id, sample_rows=settings.sample_rows)
     predictions = PredictionBuffer()
     table = RoutingTable()
     pool = ModelPool(registry, attach=attach_with(recorder))
@@ -80,6 +80,7 @@ def build_gateway(
         server_version=__version__,
         max_body_bytes=settings.max_body_bytes,
         default_model=settings.default_model,
+        reports_dir=settings.resolved_state_dir() / "reports",
     )
 
     controller = build_controller(services) if with_controller else None

@@ -101,6 +101,13 @@ class Settings(BaseSettings):
         "(TURNOUT_PROMETHEUS_URL).",
     )
 
+    sample_rows: int = Field(
+        default=20,
+        ge=0,
+        le=10_000,
+        description="Raw input rows each gateway keeps per version and second for drift "
+        "reports, 0 for none (TURNOUT_SAMPLE_ROWS).",
+    )
     drift_window: str = Field(
         default="300s",
         pattern=r"^[1-9][0-9]*(s|m|h|rows)$",

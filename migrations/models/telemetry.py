@@ -41,6 +41,9 @@ class MetricBucket(Base):
     latency_hist: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     outputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sketches: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A bounded uniform sample of raw input rows (router.telemetry.rowsample); null
+    # when the replica keeps none.
+    samples: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class DriftReport(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +26,8 @@ class GatewayContext:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     default_model: str | None = None
     ops: Any = None  # router.controller.ops.ControlOps: rollouts and alias moves
+    # Where rendered drift report pages are cached; None: the page route is not served.
+    reports_dir: Path | None = None
 
     def gauges(self) -> list[Sample]:
         """Process state for /metrics, beside the recorder's request counters."""

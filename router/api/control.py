@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from monitors.report import ReportError
 from monitors.store import ReportNotFound
 from registry.errors import InvalidInput as RegistryInvalid
 from registry.errors import NoPreviousVersion, PromotionConflict, RegistryUnavailable
@@ -210,6 +211,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NoPreviousVersion, handler(409, "No previous version"))
     app.add_exception_handler(RegistryUnavailable, handler(503, "Registry unavailable"))
     app.add_exception_handler(ReportNotFound, handler(404, "Unknown drift report"))
+    app.add_exception_handler(ReportError, handler(409, "Drift report not available"))
 
     async def denied(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status", 401)

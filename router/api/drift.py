@@ -8,13 +8,15 @@ dataset verdict, prediction drift and notes (docs/drift.md).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
 from monitors.store import get_report, latest_reports
+from monitors.window_report import window_report
 from router.api.context import GatewayContext
 
 
@@ -23,6 +25,7 @@ def router(
     json_response: Callable[..., Response],
     json_body: Callable[[Request], Awaitable[Any]],
 ) -> APIRouter:
+    """The JSON reads, under /api/v1."""
     api = APIRouter()
 
     @api.get("/drift/{model}/reports")
@@ -44,5 +47,20 @@ def router(
                 return get_report(s, report_id).to_dict()
 
         return json_response(await run_in_threadpool(read))
+
+    return api
+
+
+def page_router(ctx: GatewayContext, reports_dir: Path) -> APIRouter:
+    """``/drift/reports/{id}/html``: the Evidently page of a window (rendered on first
+    use, then cached in ``reports_dir``); the dashboard links to it."""
+    api = APIRouter()
+
+    @api.get("/drift/reports/{report_id}/html")
+    async def report_page(report_id: int) -> Response:
+        page = await run_in_threadpool(
+            window_report, ctx.sessions, ctx.registry, report_id, reports_dir
+        )
+        return FileResponse(page, media_type="text/html; charset=utf-8")
 
     return api

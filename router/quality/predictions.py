@@ -7,12 +7,12 @@ import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeAlias, cast
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
+import orjson
 from sqlalchemy import CursorResult, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,9 +41,12 @@ Label: TypeAlias = bool | int | float | str
 _SUM_TOLERANCE = 1e-3
 
 
-@dataclass(frozen=True, slots=True)
-class PredictionRecord:
-    """One output row of one model version for one request, as the gateway logs it."""
+class PredictionRecord(NamedTuple):
+    """One output row of one model version for one request, as the gateway logs it.
+
+    A named tuple: the gateway builds one per answered row on the request path, where
+    a tuple costs a fraction of a dataclass.
+    """
 
     request_id: str
     model: str
@@ -120,9 +123,14 @@ def write_predictions(session: Session, records: Iterable[PredictionRecord]) -> 
     """Insert `records`, skipping any whose (request_id, row_index, version) is stored.
 
     A write retried after an ambiguous failure (the commit may have landed) therefore
-    stores nothing twice. Portable select-then-insert: a request is logged by the one
-    gateway that served it, so no other writer races for the same key. Records with a
+    stores nothing twice; within `records` the first copy of a key wins. Records with a
     request id longer than REQUEST_ID_MAX_LENGTH are skipped. Returns the rows inserted.
+
+    On SQLite and PostgreSQL this is one driver-level executemany of
+    `INSERT ... ON CONFLICT DO NOTHING` with values converted here (JSON text, UTC
+    times): it runs on the flusher thread beside the event loop, and SQLAlchemy's
+    per-row parameter processing costs more than the insert itself. Other databases get
+    a portable select-then-insert.
     """
     batch: dict[tuple[str, int, str], PredictionRecord] = {}
     for record in records:
@@ -130,6 +138,86 @@ def write_predictions(session: Session, records: Iterable[PredictionRecord]) -> 
             batch.setdefault((record.request_id, record.row_index, record.version), record)
     if not batch:
         return 0
+    dialect = session.get_bind().dialect
+    if dialect.name == "sqlite":
+        return _insert_ignoring(session, _SQLITE_INSERT, _sqlite_rows(batch.values()))
+    if dialect.name == "postgresql":
+        return _insert_ignoring(session, _POSTGRES_INSERT, _postgres_rows(batch.values()))
+    return _write_portable(session, batch)
+
+
+_COLUMNS = "request_id, model_name, version, at, row_index, label, scores, shadow"
+_CONFLICT = "ON CONFLICT (request_id, row_index, version) DO NOTHING"
+# SQLite stores JSON as text; PostgreSQL is given text and casts it.
+_SQLITE_INSERT = f"INSERT INTO predictions ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) {_CONFLICT}"
+_POSTGRES_INSERT = (
+    f"INSERT INTO predictions ({_COLUMNS}) VALUES "
+    f"(%s, %s, %s, %s, %s, CAST(%s AS JSON), CAST(%s AS JSON), %s) {_CONFLICT}"
+)
+_Row: TypeAlias = tuple[str, str, str, Any, int, str | None, str | None, bool]
+
+
+def _insert_ignoring(session: Session, statement: str, rows: list[_Row]) -> int:
+    result = session.connection().exec_driver_sql(statement, rows)
+    # Both drivers sum executemany's row counts; a skipped conflict counts 0.
+    return int(result.rowcount)
+
+
+def _sqlite_rows(records: Iterable[PredictionRecord]) -> list[_Row]:
+    # SQLAlchemy's SQLite DATETIME text: naive UTC, always six fractional digits.
+    dumps = _json_text
+    return [
+        (
+            r.request_id,
+            r.model,
+            r.version,
+            _utc(r.at).replace(tzinfo=None).isoformat(" ", "microseconds"),
+            r.row_index,
+            None if r.label is None else dumps(r.label),
+            None if r.scores is None else dumps(r.scores),
+            r.shadow,
+        )
+        for r in records
+    ]
+
+
+def _postgres_rows(records: Iterable[PredictionRecord]) -> list[_Row]:
+    dumps = _json_text
+    return [
+        (
+            r.request_id,
+            r.model,
+            r.version,
+            _utc(r.at),
+            r.row_index,
+            None if r.label is None else dumps(r.label),
+            None if r.scores is None else dumps(r.scores),
+            r.shadow,
+        )
+        for r in records
+    ]
+
+
+def _utc(at: datetime) -> datetime:
+    if at.tzinfo is UTC:
+        return at
+    require_aware(at, "PredictionRecord.at")
+    return at.astimezone(UTC)
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    raise TypeError(f"cannot store {type(value).__name__} as JSON")
+
+
+def _write_portable(session: Session, batch: dict[tuple[str, int, str], PredictionRecord]) -> int:
     stored: set[tuple[str, int, str]] = set()
     for ids in chunks(sorted({key[0] for key in batch})):
         query = select(Prediction.request_id, Prediction.row_index, Prediction.version).where(
@@ -177,6 +265,10 @@ def labels_from_outputs(
     Raises QualityError when a named output is missing or has the wrong shape, or when
     the label and scores disagree on the number of rows.
     """
+    if label_output is not None and score_output is not None:
+        fast = _classifier_rows(outputs.get(label_output), outputs.get(score_output))
+        if fast is not None:
+            return fast
     labels = _named_labels(outputs, label_output) if label_output is not None else None
     scores, classes = (
         _named_scores(outputs, score_output) if score_output is not None else (None, None)
@@ -198,6 +290,26 @@ def labels_from_outputs(
             f"label output has {len(labels)} rows but score output has {len(scores)}"
         )
     return list(zip(labels, scores, strict=True))
+
+
+def _classifier_rows(
+    labels: Any, scores: Any
+) -> list[tuple[Label | None, list[float] | None]] | None:
+    """The common case, a label vector and a float score matrix, on the request path.
+
+    Gives what the general rules give for these arrays (integer or boolean labels are
+    already JSON-safe, a float row whose sum is finite has only finite values); None
+    for anything else, which then takes the general way.
+    """
+    if labels.__class__ is not np.ndarray or scores.__class__ is not np.ndarray:
+        return None
+    if labels.ndim != 1 or labels.dtype.kind not in "iub":
+        return None
+    if scores.ndim != 2 or scores.dtype.kind != "f" or len(scores) != len(labels):
+        return None
+    rows: list[list[float]] = scores.tolist()
+    checked = [row if _finite(sum(row)) else _score_row(row) for row in rows]
+    return list(zip(labels.tolist(), checked, strict=True))
 
 
 def _row(record: PredictionRecord) -> dict[str, Any]:
@@ -273,6 +385,8 @@ def _named_labels(outputs: Mapping[str, npt.NDArray[Any]], name: str) -> list[La
     column = _column(_output(outputs, name))
     if column is None:
         raise QualityError(f"label output {name!r} must have shape (n,) or (n, 1)")
+    if column.dtype.kind in "iub":  # tolist() gives Python ints and bools already
+        return cast("list[Label | None]", column.tolist())
     return [_json_scalar(value) for value in column.tolist()]
 
 
@@ -284,7 +398,11 @@ def _named_scores(
         return _zipmap_scores(array)
     if array.ndim != 2 or array.dtype.kind not in "fiu":
         raise QualityError(f"score output {name!r} must be a numeric matrix of shape (n, k)")
-    return [_score_row(row) for row in array.tolist()], None
+    rows: list[list[float]] = array.tolist()
+    if array.dtype.kind == "f":
+        # A finite sum means every value is finite (overflow only sends a row the slow way).
+        return [row if _finite(sum(row)) else _score_row(row) for row in rows], None
+    return [_score_row(row) for row in rows], None
 
 
 def _find_labels(outputs: Mapping[str, npt.NDArray[Any]]) -> list[Label | None] | None:
@@ -324,6 +442,10 @@ def _zipmap_scores(array: npt.NDArray[Any]) -> tuple[list[list[float] | None], l
         mapping = cast("Mapping[Any, Any]", item)
         rows.append(_score_row([mapping.get(c, math.nan) for c in classes]))
     return rows, [_json_scalar(c) for c in classes]
+
+
+def _finite(x: float) -> bool:
+    return x - x == 0.0  # NaN for NaN and both infinities
 
 
 def _score_row(values: Iterable[Any]) -> list[float] | None:

@@ -246,18 +246,10 @@ class Gateway:
         except Exception:  # a prediction we cannot summarise is not worth failing a request
             return
         at = datetime.now(UTC)
+        model, version = loaded.model, loaded.version
         self.predictions.add(
             [
-                PredictionRecord(
-                    request_id=request_id,
-                    model=loaded.model,
-                    version=loaded.version,
-                    at=at,
-                    row_index=i,
-                    label=label,
-                    scores=scores,
-                    shadow=shadow,
-                )
+                PredictionRecord(request_id, model, version, at, i, label, scores, shadow)
                 for i, (label, scores) in enumerate(pairs)
             ]
         )
@@ -288,8 +280,7 @@ def _sketch_args(loaded: LoadedVersion, feeds: Mapping[str, np.ndarray]) -> dict
     matrix = feeds.get(feature_input)
     if matrix is None or matrix.ndim != 2:
         return {}
-    if matrix.shape[0] == 1:
-        return {"row": matrix[0].tolist()}
+    # The sketcher queues small float arrays and bins them in batches with numpy.
     return {"matrix": matrix}
 
 

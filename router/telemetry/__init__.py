@@ -25,7 +25,7 @@ from router.telemetry.merged import MergedStats, add_buckets, merge_buckets
 from router.telemetry.outputs import OUTPUT_GRID, OUTPUTS_SCHEMA_VERSION, OutputSummary, disagree
 from router.telemetry.prometheus import CONTENT_TYPE, EXPOSED_BOUNDS, Sample, render
 from router.telemetry.recorder import Recorder
-from router.telemetry.sketch import BATCH_MIN, InputSketcher
+from router.telemetry.sketch import BATCH_MIN, QUEUE_ROWS, InputSketcher
 from router.telemetry.sketch_schema import (
     OTHER,
     RAW_GRID,
@@ -53,6 +53,7 @@ __all__ = [
     "Flusher",
     "InputSketch",
     "InputSketcher",
+    "QUEUE_ROWS",
     "InvalidObservation",
     "LatencyHistogram",
     "MergeMismatch",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,8 @@ class Bucket:
     the three error counts are parts of it (the rest were ``ok``). ``latency_hist`` is
     ``LatencyHistogram.to_dict()``, ``outputs`` ``OutputSummary.to_dict()`` and
     ``sketches`` ``InputSketch.to_dict()``; the last two are ``{}`` when nothing was
-    observed.
+    observed. ``samples`` is ``RowSample.to_dict()`` (raw input rows, see
+    ``router.telemetry.rowsample``), ``{}`` without one.
     """
 
     model_name: str
@@ -33,6 +34,7 @@ class Bucket:
     latency_hist: dict[str, Any]
     outputs: dict[str, Any]
     sketches: dict[str, Any]
+    samples: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str, str, datetime]:

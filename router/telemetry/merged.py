@@ -17,6 +17,7 @@ from router.telemetry.bucket import Bucket
 from router.telemetry.errors import MergeMismatch
 from router.telemetry.histogram import LatencyHistogram
 from router.telemetry.outputs import OutputSummary
+from router.telemetry.rowsample import merge_samples
 from router.telemetry.sketch_schema import InputSketch
 
 __all__ = ["MergedStats", "add_buckets", "merge_buckets"]
@@ -110,6 +111,7 @@ def add_buckets(a: Bucket, b: Bucket) -> Bucket:
         latency_hist=latency.to_dict(),
         outputs=_merge_outputs(a.outputs, b.outputs),
         sketches=_merge_sketches(a.sketches, b.sketches),
+        samples=_merge_samples(a.samples, b.samples),
     )
 
 
@@ -181,6 +183,15 @@ def _merge_outputs(a: dict[str, object], b: dict[str, object]) -> dict[str, obje
     out = OutputSummary.from_dict(a)
     out.merge(OutputSummary.from_dict(b))
     return out.to_dict()
+
+
+def _merge_samples(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    if not a or not b:
+        return dict(a or b)
+    capacity = max(len(a.get("rows") or ()), len(b.get("rows") or ()), 1)
+    merged = merge_samples([a, b], capacity)
+    merged.pop("skipped", None)
+    return merged
 
 
 def _merge_sketches(a: dict[str, object], b: dict[str, object]) -> dict[str, object]:

@@ -31,6 +31,7 @@ from router.telemetry.errors import InvalidObservation
 from router.telemetry.histogram import N_BUCKETS, LatencyHistogram, bucket_index
 from router.telemetry.names import OUTCOMES
 from router.telemetry.outputs import OutputSummary
+from router.telemetry.rowsample import RowSample
 from router.telemetry.sketch import InputSketcher
 from router.telemetry.totals import ShadowTotals, Totals, VersionTotals
 
@@ -65,13 +66,18 @@ class _ShadowSeries:
 class _Cell:
     """What one (model, version) did in the current time bucket."""
 
-    __slots__ = ("lat", "lat_sum", "outcomes", "outputs", "series", "sketcher")
+    __slots__ = ("lat", "lat_sum", "outcomes", "outputs", "sample", "series", "sketcher")
 
     def __init__(
-        self, series: _Series | None, sketcher: InputSketcher | None, output: str | None
+        self,
+        series: _Series | None,
+        sketcher: InputSketcher | None,
+        output: str | None,
+        sample: RowSample | None = None,
     ) -> None:
         self.series = series
         self.sketcher = sketcher
+        self.sample = sample
         self.outputs = OutputSummary(output)
         self.outcomes = [0, 0, 0, 0]
         self.lat = [0] * N_BUCKETS
@@ -100,9 +106,14 @@ class Recorder:
         replica: str,
         bucket_width_s: int = 1,
         clock: Callable[[], float] = time.time,
+        sample_rows: int = 0,
     ) -> None:
         if type(bucket_width_s) is not int or bucket_width_s < 1:
             raise ValueError(f"bucket_width_s must be an int >= 1, got {bucket_width_s!r}")
+        if sample_rows < 0:
+            raise ValueError(f"sample_rows must be >= 0, got {sample_rows!r}")
+        # Raw input rows kept per version and bucket (0: none); see rowsample.py.
+        self.sample_rows = sample_rows
         self.replica = replica
         self.bucket_width_s = bucket_width_s
         self._clock = clock
@@ -183,10 +194,15 @@ class Recorder:
             series.rows += rows
             sketcher = cell.sketcher
             if sketcher is not None:
+                sample = cell.sample
                 if row is not None:
                     sketcher.observe_row(row)
+                    if sample is not None:
+                        sample.offer(row)
                 if matrix is not None:
                     sketcher.observe_rows(matrix)
+                    if sample is not None:
+                        sample.offer_rows(matrix)
             if outputs is not None:
                 cell.outputs.observe(outputs)
 
@@ -301,7 +317,8 @@ class Recorder:
             cell = _Cell(series, None, None)
         else:
             fresh = reg.sketcher.fresh() if reg.sketcher is not None else None
-            cell = _Cell(series, fresh, reg.output_name)
+            sample = RowSample(self.sample_rows) if fresh is not None and self.sample_rows else None
+            cell = _Cell(series, fresh, reg.output_name, sample)
         self._current[key] = cell
         return cell
 
@@ -323,5 +340,8 @@ class Recorder:
             outputs=outputs.to_dict() if observed else {},
             sketches=sketcher.to_dict()
             if sketcher is not None and sketcher.rows + sketcher.skipped
+            else {},
+            samples=cell.sample.to_dict(sketcher.feature_names)
+            if cell.sample is not None and sketcher is not None and cell.sample.rows
             else {},
         )

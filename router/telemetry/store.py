@@ -67,8 +67,13 @@ def read_buckets(
     until: datetime | None = None,
     versions: Collection[str] | None = None,
     include_sketches: bool = True,
+    include_samples: bool = False,
 ) -> list[Bucket]:
-    """The buckets of ``model`` with ``since <= bucket_start < until``, oldest first."""
+    """The buckets of ``model`` with ``since <= bucket_start < until``, oldest first.
+
+    Raw-row samples are read only with ``include_samples`` (the drift report wants
+    them; nothing else does).
+    """
     columns: list[Any] = [
         MetricBucket.model_name,
         MetricBucket.version,
@@ -85,6 +90,8 @@ def read_buckets(
     if include_sketches:
         # The widest column by far; the error and latency judges do not need it.
         columns.append(MetricBucket.sketches)
+    if include_samples:
+        columns.append(MetricBucket.samples)
     query = select(*columns).where(
         MetricBucket.model_name == model, MetricBucket.bucket_start >= since
     )
@@ -109,6 +116,7 @@ def read_buckets(
                 latency_hist=r.latency_hist or {},
                 outputs=r.outputs or {},
                 sketches=(r.sketches or {}) if include_sketches else {},
+                samples=(r.samples or {}) if include_samples else {},
             )
         )
     return out
@@ -164,6 +172,7 @@ def _columns(b: Bucket) -> dict[str, Any]:
         "latency_hist": dict(b.latency_hist),
         "outputs": dict(b.outputs),
         "sketches": dict(b.sketches),
+        "samples": dict(b.samples) or None,
     }
 
 
@@ -181,4 +190,5 @@ def _bucket(row: MetricBucket) -> Bucket:
         latency_hist=row.latency_hist or {},
         outputs=row.outputs or {},
         sketches=row.sketches or {},
+        samples=row.samples or {},
     )

@@ -135,3 +135,13 @@ def test_monitor_once_with_nothing_to_judge(cli: Cli) -> None:
     r = cli("monitor", "--once")
     assert r.code == 0, r.err
     assert "no complete window to judge" in r.out
+
+
+def test_report_needs_a_stored_window(cli: Cli, tmp_path: Path) -> None:
+    assert_user_error(
+        cli("drift", "report", "nobody", "--out", tmp_path / "r.html"), "no drift reports"
+    )
+    assert_user_error(
+        cli("drift", "report", "nobody", "--window", "424242", "--out", tmp_path / "r.html"),
+        "no drift report #424242",
+    )

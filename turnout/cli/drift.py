@@ -268,6 +268,47 @@ def show(
     )
 
 
+@app.command("report")
+def report(
+    name: Annotated[str, typer.Argument(help="Model name.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to write the HTML page.")],
+    window: Annotated[
+        int | None,
+        typer.Option("--window", "-w", help="Report id (default: the latest window)."),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option("--version", "-v", help="Latest window of this version.")
+    ] = None,
+) -> None:
+    """Write the Evidently report of a window: its raw-row sample against the reference."""
+    import shutil
+
+    from monitors.store import get_report, latest_reports
+    from monitors.window_report import window_report
+
+    svc = services()
+    with svc.sessions() as session:
+        if window is None:
+            found = latest_reports(session, name, version, limit=1)
+            if not found:
+                raise fail(f"no drift reports for {name}" + (f" v{version}" if version else ""))
+            chosen = found[0]
+        else:
+            chosen = get_report(session, window)
+            if chosen.model != name:
+                raise fail(f"drift report #{window} is of {chosen.model}, not {name}")
+    cache = svc.settings.resolved_state_dir() / "reports"
+    page = window_report(svc.sessions, svc.registry, chosen.id, cache)
+    if not out_path.parent.is_dir():
+        raise fail(f"cannot write {out_path}: folder {str(out_path.parent)!r} does not exist")
+    shutil.copyfile(page, out_path)
+    out.print(
+        f"report #{chosen.id} ({chosen.model} v{chosen.version}, {chosen.verdict}, "
+        f"{fmt_time(chosen.window_start)} .. {fmt_time(chosen.window_end)}) -> {out_path}",
+        markup=False,
+    )
+
+
 def monitor(
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
     deliver: Annotated[

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import numpy as np
@@ -184,6 +184,20 @@ def test_integer_label_and_probability_matrix() -> None:
     json.dumps(pairs)  # JSON-safe
 
 
+def test_named_classifier_outputs_take_the_same_values_fast_or_not() -> None:
+    probabilities = np.array([[0.2, 0.8], [np.nan, 0.5], [np.inf, 0.0]], dtype=np.float32)
+    for labels in (np.array([1, 0, 1], dtype=np.int64), np.array([True, False, True])):
+        fast = labels_from_outputs(
+            {"l": labels, "p": probabilities}, label_output="l", score_output="p"
+        )
+        general = labels_from_outputs(
+            {"l": labels[:, None], "p": probabilities}, label_output="l", score_output="p"
+        )
+        assert fast == general
+        assert [s for _, s in fast][1:] == [None, None]
+        assert [type(label) for label, _ in fast] == [type(labels[0].item())] * 3
+
+
 def test_string_labels_from_object_and_bytes_arrays() -> None:
     as_objects = np.array(["cat", "dog"], dtype=object)
     assert labels_from_outputs({"output_label": as_objects}) == [("cat", None), ("dog", None)]
@@ -337,6 +351,16 @@ def test_a_shadow_version_answering_the_same_request_is_its_own_row(
         assert written == 2
     with sessions() as s:
         assert _count(s, Prediction.shadow.is_(True)) == 1
+
+
+def test_times_in_other_zones_are_stored_as_utc(sessions: sessionmaker[Session]) -> None:
+    paris = timezone(timedelta(hours=1))
+    with sessions.begin() as s:
+        write_predictions(s, [_record("tz", at=T0.astimezone(paris), label=np.int64(2))])
+    with sessions() as s:
+        stored = s.scalars(select(Prediction).where(Prediction.request_id == "tz")).one()
+        assert stored.at == T0 and stored.label == 2
+        assert s.scalar(select(func.count()).where(Prediction.at < T0 + timedelta(0, 1))) == 1
 
 
 def test_missing_label_and_scores_are_sql_null(sessions: sessionmaker[Session]) -> None:

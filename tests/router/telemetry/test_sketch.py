@@ -13,6 +13,7 @@ from monitors import ReferenceProfile, bin_index, compute_profile
 from router.telemetry import (
     BATCH_MIN,
     OTHER,
+    QUEUE_ROWS,
     RAW_GRID,
     InputSketch,
     InputSketcher,
@@ -206,6 +207,44 @@ def test_numeric_array_batch_equals_row_by_row() -> None:
     small = one.fresh()
     small.observe_rows(x[: BATCH_MIN - 1])  # below the batch size: the row loop
     assert small.rows == BATCH_MIN - 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_queued_small_float_arrays_equal_row_by_row(
+    mixed_profile: ReferenceProfile, dtype: type
+) -> None:
+    # Every kind of feature (numeric, categorical, raw) fed one-row float arrays, as the
+    # gateway does: some are binned when the queue fills, the rest when read.
+    rng = np.random.default_rng(9)
+    x = rng.normal(scale=50.0, size=(QUEUE_ROWS + 37, 5)).astype(dtype)
+    x[:, 4] = np.round(np.abs(x[:, 4])) % 3
+    x[3, 0] = np.nan
+    x[5, 3] = np.inf
+    x[7, 2] = -0.0
+    one = InputSketcher.from_profile(mixed_profile, NAMES)
+    for r in x.tolist():
+        one.observe_row(r)
+    queued = one.fresh()
+    for i in range(len(x)):
+        queued.observe_rows(x[i : i + 1])
+    queued.observe_rows(np.zeros((1, 4), dtype=dtype))  # wrong width: skipped at once
+    assert (queued.rows, queued.skipped) == (len(x), 1)
+    one.skipped += 1
+    assert queued.to_dict() == one.to_dict()
+
+
+def test_merge_bins_queued_rows_of_both_sides(mixed_profile: ReferenceProfile) -> None:
+    x = np.random.default_rng(4).normal(size=(6, 5))
+    a = InputSketcher.from_profile(mixed_profile, NAMES)
+    b = a.fresh()
+    for i in range(3):
+        a.observe_rows(x[i : i + 1])
+        b.observe_rows(x[i + 3 : i + 4])
+    a.merge(b)
+    whole = a.fresh()
+    for r in x.tolist():
+        whole.observe_row(r)
+    assert a.to_dict() == whole.to_dict()
 
 
 def test_dataframe_batch_is_accepted(mixed_profile: ReferenceProfile) -> None:
