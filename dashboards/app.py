@@ -25,7 +25,12 @@ from starlette.staticfiles import StaticFiles
 
 from dashboards import pages
 from dashboards.feeds.alerts import STATUSES, alerts_list, open_alert_count
-from dashboards.feeds.drift import drift_models, drift_overview, feature_distribution
+from dashboards.feeds.drift import (
+    drift_models,
+    drift_overview,
+    feature_distribution,
+    report_detail,
+)
 from dashboards.feeds.models import model_detail, models_overview, parse_profile
 from dashboards.feeds.rollouts import rollout_series
 from dashboards.links import Links
@@ -77,6 +82,7 @@ def create_dashboard_app(
         Route("/feeds/models/{model}/drift", d.drift_feed, methods=["GET"]),
         Route("/feeds/rollouts/{rollout_id:int}/series", d.series_feed, methods=["GET"]),
         Route("/feeds/drift", d.drift_index_feed, methods=["GET"]),
+        Route("/feeds/drift/reports/{report_id:int}", d.report_feed, methods=["GET"]),
         Route(
             "/feeds/drift/reports/{report_id:int}/distribution",
             d.distribution_feed,
@@ -259,6 +265,20 @@ class _Dashboard:
                 doc = drift_overview(session, model, version, limit=limit)
             for w in doc["windows"]:
                 w["report_url"] = self.links.report_path(w["id"])
+            return doc
+
+        return await self._feed(read)
+
+    async def report_feed(self, request: Request) -> Response:
+        report_id = int(request.path_params["report_id"])
+
+        def read() -> dict[str, Any]:
+            with self.source.sessions() as session:
+                report = report_by_id(session, report_id)
+            if report is None:
+                raise FeedError(404, f"no drift report #{report_id}")
+            doc = report_detail(report)
+            doc["report_url"] = self.links.report_path(report_id)
             return doc
 
         return await self._feed(read)

@@ -185,6 +185,7 @@ def _drift() -> dict[str, Any]:
             "options": {
                 str(value): {"text": band, "color": color, "index": value}
                 for band, value, color in (
+                    ("NO_DATA", dm.BAND_VALUES["NO_DATA"], "text"),
                     ("OK", dm.BAND_VALUES["OK"], "green"),
                     ("WARN", dm.BAND_VALUES["WARN"], "orange"),
                     ("DRIFT", dm.BAND_VALUES["DRIFT"], "red"),
@@ -220,16 +221,18 @@ def _drift() -> dict[str, Any]:
         ),
         _row("Statistics"),
         _timeseries(
-            "Feature statistic / its DRIFT threshold",
+            "Feature effect / its DRIFT threshold",
             [
                 (
-                    f"max by ({dm.LABEL_FEATURE}) ({dm.DRIFT_FEATURE_SCORE}{{{sel}}}) / "
-                    f"max by ({dm.LABEL_FEATURE}) ({dm.DRIFT_FEATURE_THRESHOLD}{{{sel}}})",
+                    f"max by ({dm.LABEL_FEATURE}) ({dm.DRIFT_FEATURE_EFFECT}{{{sel}}}) / "
+                    f"max by ({dm.LABEL_FEATURE}) ({dm.DRIFT_FEATURE_THRESHOLD}"
+                    f'{{{sel}, {dm.LABEL_LEVEL}="{dm.LEVEL_DRIFT}"}})',
                     "{{feature}}",
                 )
             ],
             unit="none",
-            description="Above 1 means the feature crosses its calibrated DRIFT threshold.",
+            description="Above 1 the effect crosses the DRIFT threshold (for distances the "
+            "calibrated one; tests also need their adjusted p-value below alpha).",
             width=_WIDTH,
             thresholds=[(None, "green"), (1, "red")],
         ),

@@ -16,7 +16,7 @@ from dashboards.links import Urls
 
 __all__ = ["NAV", "not_found", "render"]
 
-ASSET_VERSION: Final = "1"
+ASSET_VERSION: Final = "2"
 
 # (page kinds that light the entry up, label, path)
 NAV: Final = (
@@ -256,18 +256,31 @@ def _drift(urls: Urls, params: Mapping[str, Any]) -> str:
         + _section(
             "heatmap",
             "Per-feature band over windows",
-            '<p class="muted">Rows are features, columns windows (oldest left). Choose a cell, '
-            "or a window and a feature below, to compare the distributions.</p>"
+            '<p class="muted">Rows are features (and the model\'s predictions, last), columns '
+            "windows (oldest left); grey is a feature that could not be judged. Choose a "
+            "cell, or a window below, to see the window feature by feature.</p>"
             '<div class="chart tall" id="chart-heatmap" role="img" '
             'aria-label="Drift bands per feature and window"></div>',
         )
         + _section(
-            "dist",
-            "Reference vs current",
+            "window",
+            "One window, feature by feature",
             '<div class="toolbar"><label for="window">Window</label><select id="window"></select>'
-            '<label for="feature">Feature</label><select id="feature"></select>'
             '<a id="report-link" class="button ghost" hidden>Evidently report of this window</a>'
             "</div>"
+            '<div id="window-summary"></div>'
+            '<p class="muted">Effect is the value held to the thresholds (the distance itself, '
+            "KS D, total variation for chi-square, the share difference for the z-test); tests "
+            "also need their Benjamini-Hochberg adjusted p-value below the alpha level. The bar "
+            "runs to twice the DRIFT threshold; its ticks are WARN and DRIFT.</p>"
+            + _region("window-features")
+            + '<ul id="window-notes" class="notes"></ul>',
+        )
+        + _section(
+            "dist",
+            "Reference vs current",
+            '<div class="toolbar"><label for="feature">Feature</label>'
+            '<select id="feature"></select></div>'
             '<div id="dist-entry" class="muted"></div>'
             '<div class="chart" id="chart-distribution" role="img" '
             'aria-label="Reference and current distribution"></div>'

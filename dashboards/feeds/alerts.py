@@ -72,6 +72,7 @@ def _alert(a: Alert, deliveries: list[AlertDelivery]) -> dict[str, Any]:
         "last_seen_at": epoch(a.last_seen_at),
         "acked_at": epoch(a.acked_at),
         "acked_by": a.acked_by,
+        "title": _title(payload),
         "summary": _summary(payload),
         "payload": payload,
         "deliveries": [
@@ -89,6 +90,16 @@ def _alert(a: Alert, deliveries: list[AlertDelivery]) -> dict[str, Any]:
     }
 
 
+def _title(payload: dict[str, Any]) -> str | None:
+    """The payload's one-line headline (a drift alert's "v2: 4 of 30 features drifted"),
+    when it has one besides its summary."""
+    value = payload.get("title")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    title = value.strip().splitlines()[0]
+    return None if title == _summary(payload) else title
+
+
 def _summary(payload: dict[str, Any]) -> str:
     for key in ("summary", "message", "title", "reason", "text"):
         value = payload.get(key)
@@ -96,6 +107,9 @@ def _summary(payload: dict[str, Any]) -> str:
             return value.strip().splitlines()[0]
     features = payload.get("features") or payload.get("drifted_features")
     if isinstance(features, list) and features:
-        shown = [f.get("name", "?") if isinstance(f, dict) else str(f) for f in features[:5]]
+        shown = [
+            (f.get("name") or f.get("feature") or "?") if isinstance(f, dict) else str(f)
+            for f in features[:5]
+        ]
         return "features: " + ", ".join(map(str, shown))
     return ""

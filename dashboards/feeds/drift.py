@@ -1,9 +1,12 @@
-"""The drift page's data: per-feature bands over windows, and one feature's distribution
-in one window next to the reference.
+"""The drift page's data: per-feature bands over windows, one window's verdict feature by
+feature, and one feature's distribution in one window next to the reference.
 
-Reports come from ``monitors.store`` exactly as the monitor stored them. The shape of
-a report's per-feature entries is read in one place, ``feature_entries``, so a change
-of the monitor's document touches one function.
+Reports come from ``monitors.store`` exactly as the monitor stored them: the document is
+``monitors.policy.DriftResult.to_dict()`` plus the runner's fields (``streak``,
+``window_kind``, ``window_size``, ``requests``, ``replicas``). It is read in one place,
+``feature_entries`` / ``prediction_entry`` / ``report_summary``, leniently: a field that
+is missing or of another type comes out as None, so an older or newer document still
+draws.
 """
 
 from __future__ import annotations
@@ -24,75 +27,194 @@ from router.telemetry.store import read_merged
 
 __all__ = [
     "BANDS",
+    "HEAT",
     "FeatureEntry",
+    "QualityEntry",
     "drift_models",
     "drift_overview",
     "feature_distribution",
     "feature_entries",
+    "prediction_entry",
+    "report_detail",
+    "report_summary",
 ]
 
-BANDS: Final = ("OK", "WARN", "DRIFT")
+BANDS: Final = ("OK", "WARN", "DRIFT", "NO_DATA")
+# Heatmap cell values (Plotly z): NO_DATA below OK so one colour scale orders them.
+HEAT: Final[Mapping[str, int]] = {"NO_DATA": -1, "OK": 0, "WARN": 1, "DRIFT": 2}
+_SEVERITY: Final[Mapping[str, int]] = {"DRIFT": 0, "WARN": 1, "?": 2, "OK": 3, "NO_DATA": 4}
+
+
+@dataclass(frozen=True)
+class QualityEntry:
+    """A feature's data quality in one window (``monitors.policy.QualityResult``)."""
+
+    band: str
+    missing_rate: float | None = None
+    reference_missing_rate: float | None = None
+    out_of_range_rate: float | None = None
+    unseen_rate: float | None = None
+    issues: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "band": self.band,
+            "missing_rate": self.missing_rate,
+            "reference_missing_rate": self.reference_missing_rate,
+            "out_of_range_rate": self.out_of_range_rate,
+            "unseen_rate": self.unseen_rate,
+            "issues": list(self.issues),
+        }
 
 
 @dataclass(frozen=True)
 class FeatureEntry:
-    """One feature of one window, as the monitor judged it."""
+    """One feature (or the prediction) of one window, as the monitor judged it.
+
+    ``statistic`` is the method's own value; ``effect`` the value held to
+    ``warn_threshold`` / ``drift_threshold`` (for tests the effect floors, and
+    ``p_adjusted``, Benjamini-Hochberg, must also pass the alpha levels).
+    """
 
     name: str
-    band: str  # OK, WARN, DRIFT, or "?" when the report gives none
-    statistic: str | None
-    value: float | None
-    threshold: float | None
-    warn: float | None = None
-    note: str | None = None
+    band: str  # OK, WARN, DRIFT, NO_DATA, or "?" when the report gives none
+    kind: str | None = None
+    method: str | None = None
+    statistic: float | None = None
+    effect: float | None = None
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    warn_threshold: float | None = None
+    drift_threshold: float | None = None
+    reference_count: int | None = None
+    current_count: int | None = None
+    quality: QualityEntry | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ratio(self) -> float | None:
+        """``effect`` over the DRIFT threshold: 1 or more is past it."""
+        if self.effect is None or not self.drift_threshold:
+            return None
+        return self.effect / self.drift_threshold
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "band": self.band,
+            "kind": self.kind,
+            "method": self.method,
             "statistic": self.statistic,
-            "value": self.value,
-            "threshold": self.threshold,
-            "warn": self.warn,
-            "note": self.note,
+            "effect": self.effect,
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "warn_threshold": self.warn_threshold,
+            "drift_threshold": self.drift_threshold,
+            "ratio": self.ratio,
+            "reference_count": self.reference_count,
+            "current_count": self.current_count,
+            "quality": None if self.quality is None else self.quality.to_dict(),
+            "notes": list(self.notes),
+        }
+
+    def cell(self) -> dict[str, Any]:
+        """What a heatmap cell needs for its hover text (48 windows x every feature are
+        sent each poll, so the whole entry is not)."""
+        return {
+            "band": self.band,
+            "method": self.method,
+            "effect": self.effect,
+            "warn": self.warn_threshold,
+            "drift": self.drift_threshold,
+            "p_adjusted": self.p_adjusted,
+            "quality": None if self.quality is None else self.quality.band,
         }
 
 
 def feature_entries(document: Mapping[str, Any]) -> list[FeatureEntry]:
-    """The per-feature entries of a stored drift document.
-
-    ``document["features"]`` is a list of entries with a ``name``, or a mapping from
-    name to entry; an entry has ``band`` (OK / WARN / DRIFT), ``statistic`` (its
-    name), ``value`` and ``threshold``. Missing or odd fields come out as None / "?".
-    """
+    """The per-feature entries of a stored drift document, in the document's order."""
     raw = document.get("features")
-    items: list[tuple[str, Mapping[str, Any]]] = []
-    if isinstance(raw, Mapping):
-        items = [(str(k), v) for k, v in raw.items() if isinstance(v, Mapping)]
-    elif isinstance(raw, list):
-        items = [(str(v.get("name", "?")), v) for v in raw if isinstance(v, Mapping)]
-    out: list[FeatureEntry] = []
-    for name, entry in items:
-        band = str(entry.get("band") or entry.get("verdict") or "?").upper()
-        thresholds = entry.get("thresholds")
-        warn = None
-        threshold = _num(entry.get("threshold"))
-        if isinstance(thresholds, Mapping):
-            warn = _num(thresholds.get("warn"))
-            threshold = threshold if threshold is not None else _num(thresholds.get("drift"))
-        statistic = entry.get("statistic")
-        out.append(
-            FeatureEntry(
-                name=name,
-                band=band if band in BANDS else "?",
-                statistic=None if statistic is None else str(statistic),
-                value=_num(entry.get("value")),
-                threshold=threshold,
-                warn=warn if warn is not None else _num(entry.get("warn")),
-                note=None if entry.get("note") is None else str(entry.get("note")),
-            )
-        )
-    return out
+    if not isinstance(raw, list):
+        return []
+    return [_entry(v) for v in raw if isinstance(v, Mapping)]
+
+
+def prediction_entry(document: Mapping[str, Any]) -> FeatureEntry | None:
+    """The prediction's entry (the model's outputs judged like a feature), if judged."""
+    raw = document.get("prediction")
+    return _entry(raw, default_name="prediction") if isinstance(raw, Mapping) else None
+
+
+def report_summary(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The window-level part of a stored document: dataset verdict, counts, the runner's
+    fields and the alpha levels the bands were judged at."""
+    settings = document.get("settings")
+    settings = settings if isinstance(settings, Mapping) else {}
+    return {
+        "verdict": _band(document.get("verdict")),
+        "rows": _int(document.get("rows")),
+        "reference_rows": _int(document.get("reference_rows")),
+        "drifted": _strings(document.get("drifted")),
+        "warned": _strings(document.get("warned")),
+        "drift_share": _num(document.get("drift_share")),
+        "streak": _int(document.get("streak")),
+        "window_kind": _str(document.get("window_kind")),
+        "window_size": _num(document.get("window_size")),
+        "requests": _int(document.get("requests")),
+        "replicas": _strings(document.get("replicas")),
+        "alpha_warn": _num(settings.get("alpha_warn")),
+        "alpha_drift": _num(settings.get("alpha_drift")),
+        "drift_share_rule": _num(settings.get("drift_share")),
+        "notes": _strings(document.get("notes")),
+    }
+
+
+def report_detail(report: StoredReport) -> dict[str, Any]:
+    """One window: its summary, every feature's entry (worst first) and the prediction."""
+    entries = feature_entries(report.document)
+    order = {e.name: i for i, e in enumerate(entries)}
+    entries.sort(key=lambda e: (_SEVERITY.get(e.band, 2), -(e.ratio or 0.0), order[e.name]))
+    prediction = prediction_entry(report.document)
+    return {
+        "report_id": report.id,
+        "model": report.model,
+        "version": report.version,
+        "window": _window(report),
+        "summary": report_summary(report.document),
+        "features": [e.to_dict() for e in entries],
+        "prediction": None if prediction is None else prediction.to_dict(),
+    }
+
+
+def _entry(raw: Mapping[str, Any], default_name: str = "?") -> FeatureEntry:
+    quality = raw.get("quality")
+    return FeatureEntry(
+        name=str(raw.get("name") or default_name),
+        band=_band(raw.get("band")),
+        kind=_str(raw.get("kind")),
+        method=_str(raw.get("method")),
+        statistic=_num(raw.get("statistic")),
+        effect=_num(raw.get("effect")),
+        p_value=_num(raw.get("p_value")),
+        p_adjusted=_num(raw.get("p_adjusted")),
+        warn_threshold=_num(raw.get("warn_threshold")),
+        drift_threshold=_num(raw.get("drift_threshold")),
+        reference_count=_int(raw.get("reference_count")),
+        current_count=_int(raw.get("current_count")),
+        quality=_quality(quality) if isinstance(quality, Mapping) else None,
+        notes=tuple(_strings(raw.get("notes"))),
+    )
+
+
+def _quality(raw: Mapping[str, Any]) -> QualityEntry:
+    return QualityEntry(
+        band=_band(raw.get("band")),
+        missing_rate=_num(raw.get("missing_rate")),
+        reference_missing_rate=_num(raw.get("reference_missing_rate")),
+        out_of_range_rate=_num(raw.get("out_of_range_rate")),
+        unseen_rate=_num(raw.get("unseen_rate")),
+        issues=tuple(_strings(raw.get("issues"))),
+    )
 
 
 def drift_models(session: Session) -> list[dict[str, Any]]:
@@ -138,27 +260,33 @@ def drift_overview(
     reports = [] if version is None else latest_reports(session, model, version, limit=limit)
     reports.reverse()
     entries = [{e.name: e for e in feature_entries(r.document)} for r in reports]
+    predictions = [prediction_entry(r.document) for r in reports]
     features: list[str] = []
     for by_name in entries:
         features.extend(n for n in by_name if n not in features)
-    band_index = {b: i for i, b in enumerate(BANDS)}
-
-    def cell(by_name: Mapping[str, FeatureEntry], name: str) -> dict[str, Any] | None:
-        e = by_name.get(name)
-        return None if e is None else e.to_dict()
-
+    prediction = None
+    if any(p is not None for p in predictions):
+        prediction = {
+            "z": [None if p is None else HEAT.get(p.band) for p in predictions],
+            "cells": [None if p is None else p.cell() for p in predictions],
+        }
     return {
         "model": model,
         "version": version,
         "versions": versions,
         "features": features,
         "windows": [_window(r) for r in reports],
-        # z[feature][window]: 0 OK, 1 WARN, 2 DRIFT, None unknown (Plotly heatmap rows).
+        # z[feature][window]: -1 NO_DATA, 0 OK, 1 WARN, 2 DRIFT, None no entry (Plotly
+        # heatmap rows).
         "z": [
-            [band_index.get(by_name[name].band) if name in by_name else None for by_name in entries]
+            [HEAT.get(by_name[name].band) if name in by_name else None for by_name in entries]
             for name in features
         ],
-        "cells": [[cell(by_name, name) for by_name in entries] for name in features],
+        "cells": [
+            [by_name[name].cell() if name in by_name else None for by_name in entries]
+            for name in features
+        ],
+        "prediction": prediction,
     }
 
 
@@ -230,12 +358,16 @@ def feature_distribution(
 
 
 def _window(r: StoredReport) -> dict[str, Any]:
+    doc = r.document
     return {
         "id": r.id,
         "start": epoch(r.window_start),
         "end": epoch(r.window_end),
         "rows": r.rows,
         "verdict": r.verdict,
+        "drifted": len(_strings(doc.get("drifted"))),
+        "warned": len(_strings(doc.get("warned"))),
+        "streak": _int(doc.get("streak")),
     }
 
 
@@ -263,3 +395,22 @@ def _num(value: Any) -> float | None:
         return None
     out = float(value)
     return out if out == out and abs(out) != float("inf") else None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if value == value and abs(value) != float("inf") else None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list | tuple) else []
+
+
+def _band(value: Any) -> str:
+    band = str(value or "?").upper()
+    return band if band in BANDS else "?"

@@ -54,6 +54,8 @@ def rollout_series(
         "phase": row.phase,
         "since": since,
         "until": until,
+        "started": started,
+        "finished": finished,
         "now": now,
         "weights": weight_steps(session, row.model_name, since=since, until=until),
         "traffic": traffic,

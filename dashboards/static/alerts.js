@@ -35,10 +35,12 @@
       return;
     }
     fill("alerts", T.table([
-      { label: "Raised", value: (a) => el("span", {}, T.time(a.created_at), a.repeats ? el("div", { class: "muted" }, "repeated " + a.repeats + "×, last " + T.ago(a.last_seen_at)) : null) },
+      { label: "Raised", value: (a) => el("span", { class: "nowrap" }, T.time(a.created_at), a.repeats ? el("div", { class: "muted" }, "repeated " + a.repeats + "×, last " + T.ago(a.last_seen_at)) : null) },
       { label: "Severity", value: (a) => T.badge(a.severity, "sev-" + a.severity) },
       { label: "Alert", value: (a) => el("div", {}, el("strong", {}, a.kind), " · ", el("a", { href: T.url("models/" + encodeURIComponent(a.model)) }, a.model), a.version ? " v" + a.version : "",
-          a.summary ? el("div", {}, a.summary) : null,
+          a.title ? el("div", {}, a.title) : null,
+          a.summary ? el("div", { class: a.title ? "muted" : "" }, a.summary) : null,
+          a.kind === "drift" ? el("div", {}, el("a", { href: T.url("models/" + encodeURIComponent(a.model) + "/drift" + (a.version ? "?version=" + encodeURIComponent(a.version) : "")) }, "drift of " + a.model + (a.version ? " v" + a.version : ""))) : null,
           el("details", {}, el("summary", {}, "payload"), el("pre", {}, JSON.stringify(a.payload, null, 2)))) },
       { label: "Deliveries", value: deliveries },
       { label: "Status", value: (a) => a.status === "acked"

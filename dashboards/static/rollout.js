@@ -91,6 +91,17 @@
     return { x: [x0, x1], y: [y, y], name: name, mode: "lines", line: { color: color, dash: "dash", width: 1.5 }, hoverinfo: "name+y" };
   }
 
+  /* The charts start a little before the rollout and end a little after it (the traffic
+     around it is context): dotted lines mark where the rollout itself began and ended. */
+  function marks() {
+    const line = { color: T.css("--muted"), width: 1, dash: "dot" };
+    const at = [[series.started, "start"], [series.finished, "end"]].filter(([t]) => t !== null && t !== undefined && t >= series.since && t <= series.until);
+    return {
+      shapes: at.map(([t]) => ({ type: "line", xref: "x", yref: "paper", x0: T.date(t), x1: T.date(t), y0: 0, y1: 1, line: line })),
+      annotations: at.map(([t, label]) => ({ xref: "x", yref: "paper", x: T.date(t), y: 1, yanchor: "bottom", text: label, showarrow: false, font: { size: 10, color: T.css("--muted") } })),
+    };
+  }
+
   function drawWeights() {
     const points = series.weights.points;
     const versions = [...new Set(points.flatMap((p) => Object.keys(p.weights).concat(Object.keys(p.mirror || {}))))];
@@ -111,7 +122,7 @@
     for (const [v, s] of Object.entries(series.traffic.versions)) {
       traces.push({ x: t, y: s.share.map((x) => (x === null ? null : 100 * x)), name: "v" + v + " observed", mode: "markers", marker: { color: versionColor(v), size: 4, opacity: 0.6 } });
     }
-    T.plot("chart-weights", traces, { yaxis: { title: { text: "% of requests" }, range: [0, 105] } });
+    T.plot("chart-weights", traces, Object.assign(marks(), { margin: { l: 56, r: 16, t: 18, b: 40 }, yaxis: { title: { text: "% of requests" }, range: [0, 105] } }));
   }
 
   function thresholdsOf(kind) {
@@ -133,7 +144,9 @@
         if (base) traces.push({ x: t, y: base.error_rate.map((x) => (x === null ? null : 100 * x * th.relative_max)), name: name + ": ×" + th.relative_max + " baseline", mode: "lines", line: { color: bad, dash: "dot", width: 1.5 } });
       }
     }
-    T.plot("chart-errors", traces, { yaxis: { title: { text: "errors, % of requests" } } });
+    // A little room below zero: an error-free version draws on the axis line otherwise.
+    const top = Math.max(0, ...traces.flatMap((tr) => tr.y.filter((v) => v !== null)));
+    T.plot("chart-errors", traces, Object.assign(marks(), { margin: { l: 56, r: 16, t: 18, b: 40 }, yaxis: { title: { text: "errors, % of requests" }, range: [-0.04 * (top || 1), 1.08 * (top || 1)] } }));
   }
 
   function drawLatency() {
@@ -154,7 +167,7 @@
         if (base && base[q]) traces.push({ x: t, y: base[q].map((x) => (x === null ? null : 1000 * x * th.relative_max)), name: name + ": " + q + " ≤ ×" + th.relative_max + " baseline", mode: "lines", line: { color: bad, dash: "dot", width: 1.5 } });
       }
     }
-    T.plot("chart-latency", traces, { yaxis: { title: { text: "latency, ms" }, type: "log", dtick: 1, rangemode: "normal" } });
+    T.plot("chart-latency", traces, Object.assign(marks(), { margin: { l: 56, r: 16, t: 18, b: 40 }, yaxis: { title: { text: "latency, ms" }, type: "log", dtick: 1, rangemode: "normal" } }));
   }
 
   function drawAnalysis() {
@@ -181,8 +194,9 @@
       const rule = m.rule.length ? m.rule[m.rule.length - 1] : "";
       document.getElementById("analysis-rule-" + i).textContent = (last ? "now " + last + ". " : "") + (rule ? "rule: " + rule : "");
       const traces = [
-        { x: t, y: m.value, name: "candidate v" + series.candidate, mode: "lines+markers", marker: { size: 3 }, line: { color: colors[1] } },
-        { x: t, y: m.baseline, name: "baseline v" + series.baseline, mode: "lines+markers", marker: { size: 3 }, line: { color: colors[0] } },
+        // Markers big enough that a metric judged on a single tick still shows.
+        { x: t, y: m.value, name: "candidate v" + series.candidate, mode: "lines+markers", marker: { size: 6 }, line: { color: colors[1], width: 2 } },
+        { x: t, y: m.baseline, name: "baseline v" + series.baseline, mode: "lines+markers", marker: { size: 6 }, line: { color: colors[0], width: 2 } },
       ];
       if (th.max !== undefined && th.max !== null) traces.push(hline(th.max, "max", bad, t[0], t[t.length - 1]));
       if (th.min !== undefined && th.min !== null) traces.push(hline(th.min, "min", bad, t[0], t[t.length - 1]));

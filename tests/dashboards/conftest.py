@@ -1,6 +1,8 @@
 """A control DB (SQLite and PostgreSQL) filled with what the dashboard shows: a model
 with two versions and a reference profile, a canary rollout with policy revisions and
-decisions, a second of traffic per version, drift reports and alerts."""
+decisions, a second of traffic per version, drift reports (``DriftResult.to_dict()`` of
+``monitors.check.check_frames`` plus the runner's fields, as the monitor stores them) and
+alerts."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from migrations import ensure_schema, make_engine, session_factory
 from migrations.models import Alert, AlertDelivery, Event, Rollout, RolloutDecision
 from migrations.models import RoutingPolicy as PolicyRow
 from monitors import compute_profile, profile_to_json
+from monitors.check import check_frames
 from monitors.store import save_report
 from registry import names
 from registry.fake import InMemoryRegistry
@@ -69,8 +72,42 @@ def _profile_frame() -> pd.DataFrame:
             "amount": rng.normal(100, 10, 400),
             "age": rng.normal(40, 5, 400),
             "country": rng.choice(["de", "fr", "it"], 400),
+            "score": rng.uniform(0, 1, 400),
         }
     )
+
+
+def _windows(reference: pd.DataFrame) -> list[pd.DataFrame]:
+    """Three windows of 200 rows: undrifted (OK); ``amount`` shifted by 0.35 sd (WARN);
+    ``amount`` shifted by 1.5 sd, 15% of ``age`` missing and ``score`` all missing
+    (DRIFT, data quality issues, a NO_DATA feature)."""
+    out = []
+    for k, shift in enumerate((0.0, 3.5, 15.0)):
+        rng = np.random.default_rng(2 if k == 1 else k + 1)
+        current = pd.DataFrame(
+            {
+                "amount": rng.normal(100 + shift, 10, 200),
+                "age": rng.normal(40, 5, 200),
+                "country": rng.choice(["de", "fr", "it"], 200),
+                "score": rng.uniform(0, 1, 200),
+            }
+        )
+        if k == 2:
+            current.loc[:29, "age"] = np.nan
+            current["score"] = np.nan
+        out.append(current)
+    return out
+
+
+def _runner_fields(k: int) -> dict[str, Any]:
+    """What the monitor's runner adds to ``DriftResult.to_dict()``."""
+    return {
+        "streak": 1 if k == 2 else 0,
+        "window_kind": "time",
+        "window_size": 5,
+        "requests": 200,
+        "replicas": ["r1"],
+    }
 
 
 def _hist(*seconds: float) -> dict[str, Any]:
@@ -159,33 +196,23 @@ def _fill(sessions: sessionmaker[Session]) -> Filled:
             buckets.append(_bucket("2", at, requests=2, errors=1 if sec == 25 else 0, latency=0.02))
         write_buckets(s, buckets)
         report_ids = []
-        for k, band in enumerate(("OK", "WARN", "DRIFT")):
+        for k, current in enumerate(_windows(frame)):
+            outputs = {}
+            if k == 2:  # the last window also judges the model's outputs
+                outputs = {
+                    "reference_outputs": (frame["amount"] > 100).to_numpy(),
+                    "current_outputs": (current["amount"] > 100).to_numpy(),
+                }
+            result = check_frames(frame, current, categorical=("country",), **outputs)
             stored = save_report(
                 s,
                 model=MODEL,
                 version="2",
                 window_start=T0 + timedelta(seconds=20 + 5 * k),
                 window_end=T0 + timedelta(seconds=25 + 5 * k),
-                rows=10,
-                verdict=band,
-                document={
-                    "features": [
-                        {
-                            "name": "amount",
-                            "statistic": "psi",
-                            "value": 0.05 * (k + 1),
-                            "threshold": 0.12,
-                            "band": band,
-                        },
-                        {
-                            "name": "country",
-                            "statistic": "jensen_shannon",
-                            "value": 0.01,
-                            "threshold": 0.1,
-                            "band": "OK",
-                        },
-                    ]
-                },
+                rows=len(current),
+                verdict=result.verdict,
+                document={**result.to_dict(), **_runner_fields(k)},
             )
             report_ids.append(stored.id)
         alert = Alert(

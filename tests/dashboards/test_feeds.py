@@ -13,12 +13,16 @@ from dashboards.feeds import (
     feature_entries,
     model_detail,
     models_overview,
+    prediction_entry,
+    report_detail,
+    report_summary,
     rollout_series,
     traffic_series,
     weight_steps,
 )
 from dashboards.feeds.models import parse_profile
 from migrations.models import Rollout
+from monitors.check import check_frames
 from monitors.store import report_by_id
 from tests.dashboards.conftest import MODEL, NOW, SPEC, T0, Filled
 
@@ -76,17 +80,39 @@ def test_rollout_series_folds_repeated_ticks(filled: Filled) -> None:
     assert doc["thresholds"]["error-rate"]["max"] == 0.05
 
 
-def test_feature_entries_accept_a_list_or_a_mapping() -> None:
-    listed = feature_entries(
-        {"features": [{"name": "a", "band": "drift", "statistic": "psi", "value": 0.3}]}
+def test_feature_entries_read_the_monitors_result(filled: Filled) -> None:
+    current = filled.reference.sample(200, random_state=1).reset_index(drop=True)
+    current["amount"] = current["amount"] + 20
+    result = check_frames(filled.reference, current, categorical=("country",))
+    doc = result.to_dict()
+    entries = feature_entries(doc)
+    assert [e.name for e in entries] == [f.name for f in result.features]
+    amount = entries[0]
+    (judged,) = (f for f in result.features if f.name == "amount")
+    assert amount.band == judged.band == "DRIFT"
+    assert amount.kind == "numeric" and amount.method == judged.method == "ks"
+    assert amount.effect == judged.effect and amount.statistic == judged.statistic
+    assert amount.p_adjusted == judged.p_adjusted and amount.p_value == judged.p_value
+    assert (amount.warn_threshold, amount.drift_threshold) == (
+        judged.warn_threshold,
+        judged.drift_threshold,
     )
-    assert listed[0].band == "DRIFT" and listed[0].value == 0.3 and listed[0].threshold is None
-    mapped = feature_entries(
-        {"features": {"b": {"band": "WARN", "thresholds": {"warn": 0.1, "drift": 0.2}}}}
+    assert amount.ratio is not None and amount.ratio > 1
+    assert amount.reference_count == 400 and amount.current_count == 200
+    assert amount.quality is not None and amount.quality.band == judged.quality.band
+    assert amount.to_dict()["quality"]["issues"] == list(judged.quality.issues)
+    assert prediction_entry(doc) is None
+
+
+def test_feature_entries_are_lenient() -> None:
+    (odd,) = feature_entries(
+        {"features": [{"name": "a", "band": "weird", "effect": "x", "quality": 3}, "junk"]}
     )
-    assert mapped[0].name == "b" and mapped[0].threshold == 0.2 and mapped[0].warn == 0.1
-    assert feature_entries({"features": {"c": {"band": "weird"}}})[0].band == "?"
-    assert feature_entries({}) == []
+    assert odd.band == "?" and odd.effect is None and odd.quality is None and odd.method is None
+    assert feature_entries({"features": {"a": {}}}) == [] and feature_entries({}) == []
+    assert report_summary({})["verdict"] == "?" and report_summary({})["drifted"] == []
+    nan = feature_entries({"features": [{"name": "b", "band": "NO_DATA", "effect": float("nan")}]})
+    assert nan[0].band == "NO_DATA" and nan[0].effect is None
 
 
 def test_drift_overview_is_a_band_matrix(filled: Filled) -> None:
@@ -94,9 +120,18 @@ def test_drift_overview_is_a_band_matrix(filled: Filled) -> None:
         doc = drift_overview(s, MODEL)
         models = drift_models(s)
     assert doc["version"] == "2" and doc["versions"] == ["2"]
-    assert doc["features"] == ["amount", "country"]
-    assert doc["z"] == [[0, 1, 2], [0, 0, 0]]  # oldest window first
+    assert doc["features"] == ["amount", "age", "country", "score"]
+    # oldest window first; -1 is NO_DATA (score all missing in the last window)
+    assert doc["z"] == [[0, 1, 2], [0, 0, 0], [0, 0, 0], [0, 0, -1]]
     assert [w["verdict"] for w in doc["windows"]] == ["OK", "WARN", "DRIFT"]
+    assert [w["streak"] for w in doc["windows"]] == [0, 0, 1]
+    assert doc["windows"][2]["drifted"] == 1
+    cell = doc["cells"][0][2]
+    assert cell["band"] == "DRIFT" and cell["method"] == "ks"
+    assert cell["effect"] > cell["drift"] > cell["warn"] > 0 and cell["p_adjusted"] < 0.001
+    # Only the last window judged the predictions.
+    assert doc["prediction"]["z"] == [None, None, 2]
+    assert doc["prediction"]["cells"][2]["method"] == "z"
     assert models == [
         {
             "model": MODEL,
@@ -107,6 +142,28 @@ def test_drift_overview_is_a_band_matrix(filled: Filled) -> None:
             "version": "2",
         }
     ]
+
+
+def test_report_detail_puts_the_worst_features_first(filled: Filled) -> None:
+    with filled.source.sessions() as s:
+        report = report_by_id(s, filled.report_ids[2])
+        assert report is not None
+        doc = report_detail(report)
+    summary = doc["summary"]
+    assert summary["verdict"] == "DRIFT" and summary["drifted"] == ["amount"]
+    assert summary["rows"] == 200 and summary["reference_rows"] == 400
+    assert summary["drift_share"] == pytest.approx(1 / 3)  # score (NO_DATA) is not judged
+    assert summary["streak"] == 1 and summary["window_kind"] == "time"
+    assert summary["replicas"] == ["r1"] and summary["alpha_drift"] == 0.001
+    bands = [(f["name"], f["band"]) for f in doc["features"]]
+    assert bands[0] == ("amount", "DRIFT") and bands[-1] == ("score", "NO_DATA")
+    age = next(f for f in doc["features"] if f["name"] == "age")
+    assert age["band"] == "OK" and age["quality"]["band"] == "DRIFT"
+    assert age["quality"]["missing_rate"] == pytest.approx(0.15)
+    assert any("missing rate" in i for i in age["quality"]["issues"])
+    prediction = doc["prediction"]
+    assert prediction["name"] == "prediction" and prediction["band"] == "DRIFT"
+    assert prediction["method"] == "z" and prediction["p_adjusted"] is not None
 
 
 def test_feature_distribution_compares_window_and_reference(filled: Filled) -> None:
@@ -154,6 +211,6 @@ def test_models_overview_and_detail(filled: Filled) -> None:
     )
     assert [v["version"] for v in detail["versions"]] == ["2", "1"]
     ref = detail["versions"][0]["reference"]
-    assert ref["rows"] == 400 and ref["features"] == 3 and ref["categorical"] == 1
+    assert ref["rows"] == 400 and ref["features"] == 4 and ref["categorical"] == 1
     assert [e["kind"] for e in detail["history"]] == ["alias.promote", "model.register"]
     assert detail["rollouts"][0]["id"] == filled.rollout_id
