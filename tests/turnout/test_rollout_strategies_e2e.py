@@ -412,12 +412,10 @@ def test_canary_with_wrong_answers_is_rolled_back_on_accuracy_from_feedback(
     champion = d.champion()
     made = turnout(d.env, "tokens", "create", "labeller", "--role", "operator", "--json")
     assert made.returncode == 0, made.stderr
-    # The fixed request's true class is the one v1 (plain_model) answers.
-    truth = int(
-        d.gateway.client.post(f"/v2/models/{MODEL}/versions/1/infer", json=d.body).json()[
-            "outputs"
-        ][0]["data"][0]
-    )
+    # The fixed request's true class is the one the champion (a plain_model) answers.
+    answer = d.gateway.client.post(f"/v2/models/{MODEL}/versions/{champion}/infer", json=d.body)
+    assert answer.status_code == 200, answer.text
+    truth = int(answer.json()["outputs"][0]["data"][0])
     labelled = Load(
         d.gateway.url, d.body, feedback=(json.loads(made.stdout)["token"], truth), pause_s=0.01
     ).start()
@@ -486,7 +484,9 @@ def test_a_killed_controller_is_replaced_and_the_rollout_promotes_once(
 
     d.gateway = start_gateway(d.env, d.root / "gateway-b.log")
     d.load = Load(d.gateway.url, d.body).start()
-    assert d.wait(rollout_id, {"Succeeded", "RolledBack", "Paused"}, timeout=60) == "Succeeded"
+    phase = d.wait(rollout_id, {"Succeeded", "RolledBack", "Paused"}, timeout=60)
+    log = (d.root / "gateway-b.log").read_text()[-2000:]
+    assert phase == "Succeeded", (d.row(rollout_id).message, log)
     assert d.moved_at(rollout_id, "Succeeded") > killed_at  # B finished it
     assert d.champion() == "4"
     assert d.promotions_to("4") == 1  # exactly one alias move to the candidate

@@ -595,3 +595,37 @@ def test_rollout_and_alias_api(deployment: Deployment) -> None:
     assert r.status_code == 422
     r = c.post("/api/v1/models/bc/promote", json={"version": "9"}, headers=d.auth)
     assert r.status_code == 404
+
+
+def test_the_cli_acts_through_a_server(deployment: Deployment, tmp_path: Path) -> None:
+    """`--server` / TURNOUT_SERVER: no local control DB, only HTTP and a token."""
+    d = deployment
+    elsewhere = base_env(tmp_path / "empty-state")  # a machine with no stores at all
+    remote = {**elsewhere, "TURNOUT_SERVER": d.gateway.url, "TURNOUT_TOKEN": d.token}
+    r = turnout(remote, "rollout", "start", "bc", "--to", "2", "--no-analysis", "--json")
+    assert r.returncode == 0, r.stderr
+    rollout_id = json.loads(r.stdout)["id"]
+    listed = json.loads(turnout(remote, "rollout", "list", "bc", "--json").stdout)
+    assert listed[0]["id"] == rollout_id
+    r = turnout(remote, "rollout", "abort", str(rollout_id), "-r", "from CI", "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["phase"] == "Aborted", r.stderr
+    status = json.loads(turnout(remote, "rollout", "status", str(rollout_id), "--json").stdout)
+    assert status["phase"] == "Aborted" and status["last_decision"] is not None
+    explain = json.loads(turnout(remote, "rollout", "explain", str(rollout_id), "--json").stdout)
+    assert any(e["reason"] for e in explain)
+    # The actor recorded is the token's name, not the machine's user.
+    history = d.gateway.client.get("/api/v1/models/bc/events").json()
+    assert any(e.get("actor") == "ci" for e in history), history[:3]
+    assert not (tmp_path / "empty-state" / "turnout.db").exists()
+
+    # Errors: one line each, no traceback.
+    no_token = {**remote, "TURNOUT_TOKEN": ""}
+    r = turnout(no_token, "rollout", "abort", str(rollout_id))
+    assert r.returncode == 1 and "401" in r.stderr and "TURNOUT_TOKEN" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    r = turnout(remote, "rollout", "status", "99999")
+    assert r.returncode == 1 and "404" in r.stderr and "Traceback" not in r.stderr
+    r = turnout(remote, "--server", "http://127.0.0.1:9", "rollout", "list")
+    assert r.returncode == 1 and "cannot reach the turnout server" in r.stderr
+    r = turnout(remote, "--server", "ftp://x", "rollout", "list")
+    assert r.returncode == 1 and "http:// or https://" in r.stderr

@@ -38,13 +38,22 @@ def _root(
             show_default=False,
         ),
     ] = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Act through this turnout server's API instead of the local control DB "
+            "(rollout and promotion commands; env TURNOUT_SERVER, token in TURNOUT_TOKEN).",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
-    STATE.reset(debug=debug, state_dir=state_dir)
+    STATE.reset(debug=debug, state_dir=state_dir, server=server)
 
 
 def _assemble() -> None:
@@ -90,6 +99,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from router.rollout.errors import RolloutError
     from router.serving.errors import ServingError
     from router.traffic.errors import TrafficError
+    from turnout.cli.backend import RemoteError
 
     return (
         RegistryError,
@@ -102,6 +112,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         AnalysisError,
         ControllerError,
         TokenError,
+        RemoteError,
     )
 
 

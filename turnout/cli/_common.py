@@ -23,11 +23,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 class CliState:
     debug: bool = False
     state_dir: Path | None = None
+    server: str | None = None
     _services: Services | None = field(default=None, repr=False)
 
-    def reset(self, *, debug: bool, state_dir: Path | None) -> None:
+    def reset(self, *, debug: bool, state_dir: Path | None, server: str | None = None) -> None:
         self.close()
-        self.debug, self.state_dir = debug, state_dir
+        self.debug, self.state_dir, self.server = debug, state_dir, server
 
     def close(self) -> None:
         if self._services is not None:

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from turnout.cli._common import out, print_json, services
+from turnout.cli._common import out, print_json
+from turnout.cli.backend import backend
 
 _Reason = Annotated[
     str | None, typer.Option("--reason", "-r", help="Why; stored in the audit log.")
@@ -21,15 +22,14 @@ def promote(
     as_json: _Json = False,
 ) -> None:
     """Make VERSION the champion; the old champion becomes `previous`."""
-    svc = services()
-    change = svc.ledger.promote(name, version, actor=svc.actor(), reason=reason)
+    change = backend().promote(name, version, reason)
     if as_json:
-        print_json(change.to_dict())
-    elif not change.changed:
+        print_json(change)
+    elif not change["changed"]:
         out.print(f"{name}: version {version} is already champion; nothing changed")
     else:
-        was = f" (was {change.from_version}, now previous)" if change.from_version else ""
-        out.print(f"{name}: champion -> version {change.to_version}{was}")
+        was = f" (was {change['from_version']}, now previous)" if change["from_version"] else ""
+        out.print(f"{name}: champion -> version {change['to_version']}{was}")
 
 
 def rollback(
@@ -38,12 +38,11 @@ def rollback(
     as_json: _Json = False,
 ) -> None:
     """Put the champion back on the `previous` version."""
-    svc = services()
-    change = svc.ledger.rollback(name, actor=svc.actor(), reason=reason)
+    change = backend().rollback(name, reason)
     if as_json:
-        print_json(change.to_dict())
+        print_json(change)
     else:
         out.print(
-            f"{name}: rolled back, champion -> version {change.to_version} "
-            f"(version {change.from_version} is now previous)"
+            f"{name}: rolled back, champion -> version {change['to_version']} "
+            f"(version {change['from_version']} is now previous)"
         )

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from turnout.cli._common import fmt_time, out, print_json, services
 from turnout.cli._common import print_error as _print_error
+from turnout.cli.backend import backend
 
 app = typer.Typer(
     help="Progressive rollouts: canary, blue-green, A/B and shadow.", no_args_is_help=True
@@ -66,7 +67,6 @@ def start(
     as_json: _Json = False,
 ) -> None:
     """Start a rollout; the controller (in `turnout serve`) walks it from there."""
-    from router.controller.service import start_rollout
     from router.rollout import SpecError, load_spec, spec_from_flags
 
     if spec_file is not None:
@@ -86,14 +86,15 @@ def start(
             analysis=not no_analysis,
             promote=not no_promote,
         )
-    svc = services()
-    rollout_id, resolved = start_rollout(svc.sessions, svc.registry, spec, actor=svc.actor())
+    started = backend().start(spec.to_dict())
     if as_json:
-        print_json({"id": rollout_id, "spec": resolved.to_dict()})
+        print_json(started)
         return
+    resolved = started["spec"]
     out.print(
-        f"rollout #{rollout_id}: {resolved.model} v{resolved.baseline} -> v{resolved.candidate} "
-        f"({resolved.strategy}); the controller in `turnout serve` takes it from here",
+        f"rollout #{started['id']}: {resolved['model']} v{resolved['baseline']} -> "
+        f"v{resolved['candidate']} ({resolved['strategy']}); the controller in "
+        "`turnout serve` takes it from here",
         markup=False,
     )
 
@@ -105,10 +106,7 @@ def list_cmd(
     as_json: _Json = False,
 ) -> None:
     """Recent rollouts, newest first."""
-    from router.controller.store import list_rollouts
-
-    with services().sessions() as session:
-        rows = [_row_dict(r) for r in list_rollouts(session, model=name, limit=limit)]
+    rows = backend().rollouts(name, limit)
     if as_json:
         print_json(rows)
         return
@@ -132,20 +130,14 @@ def list_cmd(
 @app.command("status")
 def status(rollout_id: _Id, as_json: _Json = False) -> None:
     """Where a rollout is, and its last verdict."""
-    from router.controller.store import decisions, get_rollout
-
-    with services().sessions() as session:
-        row = _row_dict(get_rollout(session, rollout_id))
-        last = decisions(session, rollout_id, limit=1)
-        verdict = (
-            None
-            if not last
-            else {
-                "verdict": last[0].verdict,
-                "reason": last[0].reason,
-                "at": last[0].at.isoformat(),
-            }
-        )
+    source = backend()
+    row = source.rollout(rollout_id)
+    last = source.decisions(rollout_id, 1)
+    verdict = (
+        None
+        if not last
+        else {"verdict": last[0]["verdict"], "reason": last[0]["reason"], "at": last[0]["at"]}
+    )
     if as_json:
         print_json({**row, "last_decision": verdict})
         return
@@ -169,23 +161,8 @@ def explain(
 ) -> None:
     """Every recorded decision: measurements, thresholds, statistics, verdict and why."""
     from router.analysis import Verdict
-    from router.controller.store import decisions, get_rollout
 
-    with services().sessions() as session:
-        get_rollout(session, rollout_id)
-        rows = decisions(session, rollout_id, limit=limit)
-        docs: list[dict[str, Any]] = [
-            {
-                "at": d.at.isoformat(),
-                "step_index": d.step_index,
-                "phase_before": d.phase_before,
-                "phase_after": d.phase_after,
-                "verdict": d.verdict,
-                "reason": d.reason,
-                "evidence": d.measurements,
-            }
-            for d in rows
-        ]
+    docs = backend().decisions(rollout_id, limit)
     if as_json:
         print_json(docs)
         return
@@ -214,26 +191,13 @@ def explain(
 
 
 def _command(kind: str, rollout_id: int, reason: str | None, as_json: bool) -> None:
-    from router.controller.service import run_command
-
-    svc = services()
-    result = run_command(_controller(), rollout_id, kind, actor=svc.actor(), reason=reason or "")
+    result = backend().command(rollout_id, kind, reason or "")
     if as_json:
-        print_json(
-            {
-                "id": rollout_id,
-                "phase_before": result.phase_before,
-                "phase": result.phase_after,
-                "done": result.done,
-            }
-        )
+        print_json(result)
         return
-    moved = (
-        result.phase_before
-        if result.phase_before == result.phase_after
-        else f"{result.phase_before} -> {result.phase_after}"
-    )
-    extra = f" ({'; '.join(result.done)})" if result.done else ""
+    before, after = result["phase_before"], result["phase"]
+    moved = before if before == after else f"{before} -> {after}"
+    extra = f" ({'; '.join(result['done'])})" if result["done"] else ""
     out.print(f"rollout #{rollout_id}: {kind}: {moved}{extra}", markup=False)
 
 
