@@ -26,7 +26,13 @@ from monitors.store import StoredReport
 from monitors.windows import WindowData
 from router.telemetry.outputs import OUTPUT_GRID
 
-__all__ = ["ReferenceOutputs", "drift_alert_hook", "policy_evaluator", "report_path"]
+__all__ = [
+    "ReferenceOutputs",
+    "drift_alert_hook",
+    "policy_evaluator",
+    "quality_alert_hook",
+    "report_path",
+]
 
 # (model, version) -> the version's outputs on its reference sample, or None.
 ReferenceOutputs = Callable[[str, str], npt.NDArray[Any] | None]
@@ -111,8 +117,8 @@ def policy_evaluator(
 
 
 def report_path(report_id: int) -> str:
-    """Where the dashboard shows a stored report (relative to TURNOUT_PUBLIC_URL)."""
-    return f"/drift/reports/{report_id}"
+    """The HTML report of a stored window (relative to TURNOUT_PUBLIC_URL)."""
+    return f"/drift/reports/{report_id}/html"
 
 
 def drift_alert_hook(
@@ -165,6 +171,7 @@ def drift_alert_hook(
                 report_url=report_path(report.id),
                 details={
                     "report_id": report.id,
+                    "report_json": f"/api/v1/drift/reports/{report.id}",
                     "drift_share": document.get("drift_share"),
                     "drifted": list(document.get("drifted", [])),
                     "prediction_band": prediction.get("band"),
@@ -172,6 +179,56 @@ def drift_alert_hook(
             ),
         )
         return raised.alert_id
+
+    return hook
+
+
+def quality_alert_hook(
+    config: AlertsConfig,
+) -> Callable[[Session, str, str, Mapping[str, Any], StoredReport], list[str]]:
+    """A data-quality alert per feature whose quality band is DRIFT in a stored window
+    (missing values, values outside the reference range or unseen categories far beyond
+    the reference's own rate). One per feature: the outbox's dedup key and cooldown keep
+    a lasting problem from alerting every window."""
+
+    def hook(
+        session: Session,
+        model: str,
+        version: str,
+        document: Mapping[str, Any],
+        report: StoredReport,
+    ) -> list[str]:
+        raised: list[str] = []
+        for f in document.get("features", []):
+            quality = f.get("quality") or {}
+            if quality.get("band") != "DRIFT":
+                continue
+            issues = "; ".join(quality.get("issues") or []) or "data quality out of its band"
+            result = raise_alert(
+                session,
+                config,
+                NewAlert(
+                    kind=AlertKind.DATA_QUALITY,
+                    severity=Severity.WARN,
+                    model=model,
+                    version=version,
+                    feature=str(f.get("name")),
+                    title=f"{model} v{version}: data quality of {f.get('name')}",
+                    summary=issues,
+                    window_start=report.window_start,
+                    window_end=report.window_end,
+                    report_url=report_path(report.id),
+                    details={
+                        "report_id": report.id,
+                        "missing_rate": quality.get("missing_rate"),
+                        "reference_missing_rate": quality.get("reference_missing_rate"),
+                        "out_of_range_rate": quality.get("out_of_range_rate"),
+                        "unseen_rate": quality.get("unseen_rate"),
+                    },
+                ),
+            )
+            raised.append(result.alert_id)
+        return raised
 
     return hook
 

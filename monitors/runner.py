@@ -98,6 +98,8 @@ class DriftMonitor:
         *,
         config: MonitorConfig | None = None,
         alert: AlertHook | None = None,
+        quality_alert: Callable[[Session, str, str, Mapping[str, Any], StoredReport], Any]
+        | None = None,
         lease: _Lease | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
@@ -106,6 +108,7 @@ class DriftMonitor:
         self.evaluate = evaluate
         self.config = config or MonitorConfig()
         self.alert = alert
+        self.quality_alert = quality_alert
         self.lease = lease
         self.clock = clock
         self.last_errors: dict[tuple[str, str], str] = {}
@@ -193,6 +196,8 @@ class DriftMonitor:
             # Alert once per run of drifting windows: when the run reaches K.
             if self.alert is not None and streak == self.config.hysteresis:
                 self.alert(session, model, version, document, report)
+            if self.quality_alert is not None:
+                self.quality_alert(session, model, version, document, report)
         return report
 
     def _streak(self, session: Session, model: str, version: str, verdict: str) -> int:

@@ -73,13 +73,14 @@ def reference_outputs(services: Services) -> Any:
 
 
 def build_monitor(services: Services, *, lease: bool = True) -> DriftMonitor:
-    from monitors.live import drift_alert_hook, policy_evaluator
+    from monitors.live import drift_alert_hook, policy_evaluator, quality_alert_hook
     from monitors.runner import DriftMonitor, MonitorConfig
     from monitors.windows import parse_window
     from router.controller.lease import Lease
     from turnout.alerting import alerts_config
 
     settings = services.settings
+    alerts = alerts_config(settings)
     config = MonitorConfig(
         spec=parse_window(settings.drift_window),
         hysteresis=settings.drift_hysteresis,
@@ -90,6 +91,7 @@ def build_monitor(services: Services, *, lease: bool = True) -> DriftMonitor:
         services.registry,
         policy_evaluator(reference_outputs=reference_outputs(services)),
         config=config,
-        alert=drift_alert_hook(alerts_config(settings)),
+        alert=drift_alert_hook(alerts),
+        quality_alert=quality_alert_hook(alerts),
         lease=Lease(services.sessions, name=MONITOR_LEASE) if lease else None,
     )

@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     role: str = Field(
         default="all",
         pattern="^(all|gateway)$",
-        description="What `turnout serve` runs: all (gateway + rollout controller) or gateway "
+        description="What `turnout serve` runs: all (gateway, rollout controller, drift monitor "
+        "and alert delivery) or gateway "
         "(TURNOUT_ROLE).",
     )
     controller_interval_s: float = Field(

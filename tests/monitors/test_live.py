@@ -124,7 +124,7 @@ def test_drifted_windows_store_reports_and_raise_one_alert(
         [alert] = s.scalars(select(Alert)).all()  # one alert for the run of three
         assert alert.kind == "drift" and alert.version == "1"
         assert alert.payload["features"][0]["feature"] == data.columns[0]
-        assert alert.payload["report_url"].endswith(f"/drift/reports/{reports[3].id}")
+        assert alert.payload["report_url"].endswith(f"/drift/reports/{reports[3].id}/html")
         [delivery] = s.scalars(select(AlertDelivery)).all()
         assert delivery.sink == "retrain" and delivery.status == "pending"
 
@@ -147,3 +147,30 @@ def test_without_a_profile_the_report_says_so(
     assert any("no reference profile" in n for n in report.document["notes"])
     rates = {f["name"]: f["quality"]["missing_rate"] for f in report.document["features"]}
     assert rates[data.columns[0]] == 0.0
+
+
+def test_a_feature_gone_missing_raises_a_data_quality_alert(
+    sessions: sessionmaker[Session], data: pd.DataFrame
+) -> None:
+    from monitors.live import quality_alert_hook
+
+    profile = compute_profile(data)
+    sketcher = InputSketcher.from_profile(profile, list(data.columns))
+    monitor = DriftMonitor(
+        sessions,
+        Profiles(profile_to_json(profile)),
+        policy_evaluator(),
+        config=MonitorConfig(spec=WindowSpec(kind="time", size=60, grace_s=2)),
+        quality_alert=quality_alert_hook(CONFIG),
+        clock=lambda: T0 + timedelta(minutes=1, seconds=3),
+    )
+    rows = data.to_numpy()[np.random.default_rng(5).integers(0, len(data), size=2000)]
+    rows[::2, 3] = np.nan  # half of one feature's values missing (none in training)
+    window(sessions, sketcher, 0, rows)
+    [report] = monitor.tick()
+    broken = next(f for f in report.document["features"] if f["name"] == data.columns[3])
+    assert broken["quality"]["band"] == "DRIFT"
+    with sessions() as s:
+        alerts = s.scalars(select(Alert)).all()
+    assert [(a.kind, a.payload["feature"]) for a in alerts] == [("data_quality", data.columns[3])]
+    assert alerts[0].payload["details"]["missing_rate"] == pytest.approx(0.5)

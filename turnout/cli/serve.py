@@ -26,7 +26,8 @@ def serve(
         str | None,
         typer.Option(
             "--role",
-            help="all: gateway + rollout controller; gateway: serving only "
+            help="all: gateway, rollout controller, drift monitor and alert delivery; "
+            "gateway: serving only "
             "(env TURNOUT_ROLE; default all).",
         ),
     ] = None,
