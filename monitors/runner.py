@@ -112,6 +112,10 @@ class DriftMonitor:
         self.lease = lease
         self.clock = clock
         self.last_errors: dict[tuple[str, str], str] = {}
+        # For /metrics: the newest stored report per (model, version), and the count of
+        # windows stored by this process per (model, version, verdict).
+        self.latest: dict[tuple[str, str], StoredReport] = {}
+        self.windows: dict[tuple[str, str, str], int] = {}
         self.skipped_windows = 0
         self._profiles: dict[tuple[str, str], tuple[ReferenceProfile | None, str | None]] = {}
         self._stop = threading.Event()
@@ -198,7 +202,16 @@ class DriftMonitor:
                 self.alert(session, model, version, document, report)
             if self.quality_alert is not None:
                 self.quality_alert(session, model, version, document, report)
+        self.latest[(model, version)] = report
+        key = (model, version, verdict)
+        self.windows[key] = self.windows.get(key, 0) + 1
         return report
+
+    def samples(self) -> list[Any]:
+        """Prometheus samples of the newest windows (``monitors.metrics``)."""
+        from monitors.metrics import drift_samples
+
+        return drift_samples(list(self.latest.values()), dict(self.windows))
 
     def _streak(self, session: Session, model: str, version: str, verdict: str) -> int:
         """How many consecutive drifting windows end with this one (0 if it is not)."""

@@ -88,6 +88,8 @@ def build_gateway(
     # or claim-safe, so several `turnout serve` processes share the work).
     monitor = build_monitor(services) if with_controller else None
     alert_worker = build_alert_worker(services) if with_controller else None
+    if monitor is not None:
+        context.extra_samples.append(monitor.samples)
     from router.controller.ops import ControlOps
 
     context.ops = ControlOps(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ class GatewayContext:
     ops: Any = None  # router.controller.ops.ControlOps: rollouts and alias moves
     # Where rendered drift report pages are cached; None: the page route is not served.
     reports_dir: Path | None = None
+    # More samples for /metrics from what else runs in this process (the drift monitor).
+    extra_samples: list[Callable[[], list[Sample]]] = field(default_factory=list)
 
     def gauges(self) -> list[Sample]:
         """Process state for /metrics, beside the recorder's request counters."""
@@ -36,4 +39,6 @@ class GatewayContext:
             samples.append(Sample(names.POLICY_REVISION, policy.revision, {"model": model}))
         for model, version in self.gateway.pool.loaded():
             samples.append(Sample(names.MODEL_LOADED, 1.0, {"model": model, "version": version}))
+        for more in self.extra_samples:
+            samples.extend(more())
         return samples + self.flusher.samples()

@@ -32,6 +32,35 @@ Metrics (labels in braces):
     Failed attempts to write metric buckets to the control DB.
 ``turnout_telemetry_dropped_buckets_total`` (counter)
     Buckets dropped because the flush backlog was full (the DB was down too long).
+
+Rendered by the process running the drift monitor (``turnout serve`` with role
+``all``), about the newest stored window of each version; bands are -1 (no data),
+0 OK, 1 WARN, 2 DRIFT:
+
+``turnout_drift_feature_effect{model,version,feature,method}`` (gauge)
+    The feature's drift effect (the value held to its thresholds).
+``turnout_drift_feature_threshold{model,version,feature,level}`` (gauge)
+    Its calibrated thresholds, ``level`` ``warn`` or ``drift``.
+``turnout_drift_feature_p_adjusted{model,version,feature}`` (gauge)
+    Its Benjamini-Hochberg adjusted p-value, for the tests that have one.
+``turnout_drift_feature_band{model,version,feature}`` (gauge)
+    Its band.
+``turnout_drift_feature_quality_band{model,version,feature}`` (gauge)
+    Its data-quality band (missing, out-of-range, unseen values).
+``turnout_drift_prediction_band{model,version}`` (gauge)
+    The band of the model's predictions, when they were judged.
+``turnout_drift_prediction_effect{model,version,method}`` (gauge)
+    Their drift effect.
+``turnout_drift_dataset_band{model,version}`` (gauge)
+    The window's verdict.
+``turnout_drift_drifted_features{model,version}`` (gauge)
+    How many features are in band DRIFT.
+``turnout_drift_share{model,version}`` (gauge)
+    Drifted features over judged features.
+``turnout_drift_streak{model,version}`` (gauge)
+    Drifting windows in a row, ending with the newest.
+``turnout_drift_windows_total{model,version,verdict}`` (counter)
+    Windows judged and stored by this process, by verdict.
 """
 
 from __future__ import annotations
@@ -40,6 +69,23 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 __all__ = [
+    "BAND_VALUES",
+    "DRIFT_DATASET_BAND",
+    "DRIFT_DRIFTED_FEATURES",
+    "DRIFT_FEATURE_BAND",
+    "DRIFT_FEATURE_EFFECT",
+    "DRIFT_FEATURE_P_ADJUSTED",
+    "DRIFT_FEATURE_QUALITY_BAND",
+    "DRIFT_FEATURE_THRESHOLD",
+    "DRIFT_PREDICTION_BAND",
+    "DRIFT_PREDICTION_EFFECT",
+    "DRIFT_SHARE",
+    "DRIFT_STREAK",
+    "DRIFT_WINDOWS_TOTAL",
+    "LABEL_FEATURE",
+    "LABEL_LEVEL",
+    "LABEL_METHOD",
+    "LABEL_VERDICT",
     "FLUSH_ERRORS_TOTAL",
     "FLUSH_DROPPED_TOTAL",
     "LABEL_MODEL",
@@ -88,6 +134,27 @@ MODEL_LOADED: Final = "turnout_model_loaded"
 FLUSH_ERRORS_TOTAL: Final = "turnout_telemetry_flush_errors_total"
 FLUSH_DROPPED_TOTAL: Final = "turnout_telemetry_dropped_buckets_total"
 
+# The drift monitor's view of its newest window per (model, version); rendered by the
+# process that runs the monitor (turnout serve, role all). Bands as values:
+# NO_DATA -1, OK 0, WARN 1, DRIFT 2.
+LABEL_FEATURE: Final = "feature"
+LABEL_METHOD: Final = "method"
+LABEL_LEVEL: Final = "level"  # which threshold: warn or drift
+LABEL_VERDICT: Final = "verdict"
+BAND_VALUES: Final = {"NO_DATA": -1, "OK": 0, "WARN": 1, "DRIFT": 2}
+DRIFT_FEATURE_EFFECT: Final = "turnout_drift_feature_effect"
+DRIFT_FEATURE_THRESHOLD: Final = "turnout_drift_feature_threshold"
+DRIFT_FEATURE_P_ADJUSTED: Final = "turnout_drift_feature_p_adjusted"
+DRIFT_FEATURE_BAND: Final = "turnout_drift_feature_band"
+DRIFT_FEATURE_QUALITY_BAND: Final = "turnout_drift_feature_quality_band"
+DRIFT_PREDICTION_BAND: Final = "turnout_drift_prediction_band"
+DRIFT_PREDICTION_EFFECT: Final = "turnout_drift_prediction_effect"
+DRIFT_DATASET_BAND: Final = "turnout_drift_dataset_band"
+DRIFT_DRIFTED_FEATURES: Final = "turnout_drift_drifted_features"
+DRIFT_SHARE: Final = "turnout_drift_share"
+DRIFT_STREAK: Final = "turnout_drift_streak"
+DRIFT_WINDOWS_TOTAL: Final = "turnout_drift_windows_total"
+
 MetricType = Literal["counter", "gauge", "histogram"]
 
 
@@ -103,6 +170,7 @@ class MetricSpec:
 
 _MV = (LABEL_MODEL, LABEL_VERSION)
 _SHADOW = (LABEL_MODEL, LABEL_VERSION, LABEL_PRIMARY_VERSION)
+_MVF = (LABEL_MODEL, LABEL_VERSION, LABEL_FEATURE)
 
 METRICS: Final[dict[str, MetricSpec]] = {
     spec.name: spec
@@ -162,6 +230,62 @@ METRICS: Final[dict[str, MetricSpec]] = {
             "counter",
             (),
             "Metric buckets dropped because the flush backlog was full.",
+        ),
+        MetricSpec(
+            DRIFT_FEATURE_EFFECT,
+            "gauge",
+            (*_MVF, LABEL_METHOD),
+            "Newest window: the feature's drift effect, the value held to its thresholds.",
+        ),
+        MetricSpec(
+            DRIFT_FEATURE_THRESHOLD,
+            "gauge",
+            (*_MVF, LABEL_LEVEL),
+            "Newest window: the feature's calibrated warn and drift thresholds.",
+        ),
+        MetricSpec(
+            DRIFT_FEATURE_P_ADJUSTED,
+            "gauge",
+            _MVF,
+            "Newest window: the feature's Benjamini-Hochberg adjusted p-value (tests only).",
+        ),
+        MetricSpec(
+            DRIFT_FEATURE_BAND,
+            "gauge",
+            _MVF,
+            "Newest window: the feature's band (-1 no data, 0 OK, 1 WARN, 2 DRIFT).",
+        ),
+        MetricSpec(
+            DRIFT_FEATURE_QUALITY_BAND,
+            "gauge",
+            _MVF,
+            "Newest window: the feature's data-quality band (-1 .. 2 as for drift).",
+        ),
+        MetricSpec(
+            DRIFT_PREDICTION_BAND,
+            "gauge",
+            _MV,
+            "Newest window: the band of the model's predictions (-1 .. 2).",
+        ),
+        MetricSpec(
+            DRIFT_PREDICTION_EFFECT,
+            "gauge",
+            (*_MV, LABEL_METHOD),
+            "Newest window: the drift effect of the model's predictions.",
+        ),
+        MetricSpec(
+            DRIFT_DATASET_BAND, "gauge", _MV, "Newest window: the dataset verdict (-1 .. 2)."
+        ),
+        MetricSpec(DRIFT_DRIFTED_FEATURES, "gauge", _MV, "Newest window: features in band DRIFT."),
+        MetricSpec(DRIFT_SHARE, "gauge", _MV, "Newest window: drifted / judged features."),
+        MetricSpec(
+            DRIFT_STREAK, "gauge", _MV, "Drifting windows in a row, ending with the newest."
+        ),
+        MetricSpec(
+            DRIFT_WINDOWS_TOTAL,
+            "counter",
+            (*_MV, LABEL_VERDICT),
+            "Drift windows judged and stored by this process, by verdict.",
         ),
     )
 }

@@ -127,6 +127,15 @@ def test_drifted_windows_store_reports_and_raise_one_alert(
         assert alert.payload["report_url"].endswith(f"/drift/reports/{reports[3].id}/html")
         [delivery] = s.scalars(select(AlertDelivery)).all()
         assert delivery.sink == "retrain" and delivery.status == "pending"
+    # /metrics of the process running the monitor: its newest window.
+    from router.telemetry.prometheus import render
+
+    text = render(None, gauges=monitor.samples())
+    first = data.columns[0]
+    assert 'turnout_drift_dataset_band{model="bc",version="1"} 2.0' in text
+    assert f'turnout_drift_feature_band{{model="bc",version="1",feature="{first}"}} 2.0' in text
+    assert 'turnout_drift_windows_total{model="bc",version="1",verdict="DRIFT"} 3.0' in text
+    assert "# TYPE turnout_drift_feature_effect gauge" in text
 
 
 def test_without_a_profile_the_report_says_so(
