@@ -65,6 +65,8 @@ def assess(
         return _prediction_shift(metric, candidate, baseline, rule)
     if kind == "disagreement":
         return _disagreement(metric, candidate, rule)
+    if kind == "input_drift":
+        return _input_drift(metric, candidate, rule)
     return _custom(metric, candidate, baseline, rule)
 
 
@@ -312,6 +314,23 @@ def _disagreement(metric: MetricSpec, c: Measurement, rule: str) -> Assessment:
     head = f"candidate disagreed on {c.disagreements} of {c.pairs} compared answers ({_pct(value)})"
     breaches = _threshold_breaches(metric, value, None, _pct)
     return _conclude(metric, rule, value, None, stats, head, breaches, "")
+
+
+_BANDS = {0.0: "OK", 1.0: "WARN", 2.0: "DRIFT"}
+
+
+def _input_drift(metric: MetricSpec, c: Measurement, rule: str) -> Assessment:
+    """The drift monitor's verdict on the candidate's inputs (0 OK, 1 WARN, 2 DRIFT)."""
+    if c.input_drift is None:
+        return Assessment(
+            Outcome.WAITING,
+            threshold=rule,
+            message="no drift window of the candidate has ended in this analysis window yet",
+        )
+    value = c.input_drift
+    head = f"candidate inputs {_BANDS.get(value, str(value))} in its newest drift window"
+    breaches = _threshold_breaches(metric, value, None, _num)
+    return _conclude(metric, rule, value, None, {"band": value}, head, breaches, "")
 
 
 def _custom(metric: MetricSpec, c: Measurement, b: Measurement | None, rule: str) -> Assessment:

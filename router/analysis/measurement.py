@@ -135,6 +135,9 @@ class Measurement:
     OUTPUT_GRID, where a larger id is a larger value). ``value`` is a custom metric's
     number. ``pairs`` counts mirrored requests whose answer was compared with the
     primary's, ``disagreements`` those where the answers differed (a shadow's).
+    ``input_drift`` is the drift monitor's verdict on the version's newest window
+    ending inside the analysis window, as a number (0 OK, 1 WARN, 2 DRIFT), None
+    without one.
     """
 
     requests: int = 0
@@ -146,6 +149,7 @@ class Measurement:
     value: float | None = None
     pairs: int = 0
     disagreements: int = 0
+    input_drift: float | None = None
 
     def __post_init__(self) -> None:
         if self.requests < 0 or self.errors < 0:
@@ -180,6 +184,7 @@ class Measurement:
             "value": _json_number(self.value),
             "pairs": self.pairs,
             "disagreements": self.disagreements,
+            "input_drift": self.input_drift,
         }
 
     @classmethod
@@ -197,6 +202,7 @@ class Measurement:
             value=None if value is None else float(value),
             pairs=int(doc.get("pairs", 0)),
             disagreements=int(doc.get("disagreements", 0)),
+            input_drift=None if doc.get("input_drift") is None else float(doc["input_drift"]),
         )
 
 

@@ -52,6 +52,7 @@ MetricKind: TypeAlias = Literal[
     "latency",
     "prediction_shift",
     "disagreement",
+    "input_drift",
     "accuracy",
     "log_loss",
     "mae",
@@ -192,8 +193,8 @@ class MetricSpec(_Model):
     @classmethod
     def _relative_needs_a_value(cls, value: float | None, info: ValidationInfo) -> float | None:
         kind = info.data.get("kind")
-        if value is not None and kind in ("prediction_shift", "disagreement"):
-            raise ValueError(f"{kind} is already a candidate-vs-baseline measure: use max")
+        if value is not None and kind in ("prediction_shift", "disagreement", "input_drift"):
+            raise ValueError(f"{kind} has no baseline value to be relative to: use max")
         return value
 
     @field_validator("sequential")
