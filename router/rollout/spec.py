@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AliasChoices,
+    AliasGenerator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -26,6 +27,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.alias_generators import to_camel
 
 from router.analysis.spec import AnalysisSpec, default_analysis, default_shadow_analysis
 from router.rollout.errors import SpecError
@@ -136,7 +138,14 @@ Percent = Annotated[float, BeforeValidator(_percent)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # Fields read in snake_case or in the camelCase of Argo Rollouts and Flagger specs
+    # (stepWeights, maxWeight, promoteOnSuccess, ...); written in snake_case.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        alias_generator=AliasGenerator(validation_alias=to_camel),
+    )
 
 
 class MatchSpec(_Model):

@@ -397,3 +397,31 @@ def test_webhooks_by_kind() -> None:
     assert s.has_gate("confirm-promotion")
     assert not s.has_gate("event")  # notified, not a gate
     assert not s.has_gate("confirm-rollout")
+
+
+def test_camel_case_fields_of_argo_and_flagger_specs_are_read() -> None:
+    camel = RolloutSpec.from_dict(
+        {
+            "model": "m",
+            "candidate": "2",
+            "stepWeight": 10,
+            "maxWeight": 30,
+            "stepDurationS": 20,
+            "promoteOnSuccess": False,
+        }
+    )
+    snake = RolloutSpec.from_dict(
+        {
+            "model": "m",
+            "candidate": "2",
+            "step_weight": 10,
+            "max_weight": 30,
+            "step_duration_s": 20,
+            "promote_on_success": False,
+        }
+    )
+    assert camel == snake
+    assert "promote_on_success" in camel.to_dict()  # written in snake_case
+    listed = RolloutSpec.from_dict({"model": "m", "candidate": "2", "stepWeights": [5, 50]})
+    plain = RolloutSpec.from_dict({"model": "m", "candidate": "2", "step_weights": [5, 50]})
+    assert listed == plain
