@@ -82,7 +82,7 @@ FEW_VALUES: Final = 5
 
 # The smallest effect worth a WARN / a DRIFT, per method, on the value the policy
 # judges: the distance itself; KS D; total variation for chi-square; |share difference|
-# for the z-test. Low enough that a 0.1 sd mean shift (normed Wasserstein ~0.1, PSI
+# for the z-test. Low enough that a 0.1 sd mean shift (normed Wasserstein ~0.09, PSI
 # ~0.009 and JS ~0.04 on 10 quantile bins, KS D ~0.04) still counts; raise them when
 # windows are huge and such shifts do not matter.
 MIN_EFFECT: Final[Mapping[str, tuple[float, float]]] = {

@@ -254,7 +254,23 @@ def wasserstein_binned_batch(
     with np.errstate(divide="ignore", invalid="ignore"):
         crossing = np.where(total > 0, (a * a + b * b) / (2.0 * total), 0.0)
     per_bin = np.where(same_sign, total / 2.0, crossing)
-    out: FloatArray = per_bin @ np.diff(e)
+    out: FloatArray = per_bin @ _spread_widths(e)
+    return out
+
+
+def _spread_widths(edges: FloatArray) -> FloatArray:
+    """Bin widths, the outer two capped at their inner neighbour's width.
+
+    An outer bin reaches the reference's extreme value, which one outlier can put far
+    away; spreading the tail's mass evenly out to it would let that outlier dominate
+    the distance and its noise. Capped, the tail's mass counts as lying within one
+    neighbouring bin's width of the edge.
+    """
+    widths = np.diff(edges)
+    if widths.size >= 3:
+        widths[0] = min(widths[0], widths[1])
+        widths[-1] = min(widths[-1], widths[-2])
+    out: FloatArray = widths
     return out
 
 
@@ -263,14 +279,17 @@ def normed_wasserstein_binned(
 ) -> float:
     """Wasserstein-1 distance between two binned distributions, divided by ``scale``.
 
-    The approximation: each bin's mass is spread evenly between its two edges, so both
-    CDFs are piecewise linear through their values at the edges and the distance is
-    the exact integral of ``|F_current - F_reference|`` for those two distributions.
+    The approximation: each bin's mass is spread evenly over the bin, so both CDFs are
+    piecewise linear through their values at the edges and the distance is the exact
+    integral of ``|F_current - F_reference|`` for those two distributions. The two
+    outer bins (with three bins or more) count as no wider than their inner neighbour:
+    they reach the reference's extremes, and one far outlier would otherwise dominate.
     Values outside the reference range were clamped into the outer bins by the binning
-    rule, so mass beyond ``[edges[0], edges[-1]]`` counts as if it were at the range's
-    end (out-of-range data quality reports it). ``scale`` is the reference standard
+    rule, so they count as if they were inside it (out-of-range data quality reports
+    them). ``scale`` is the reference standard
     deviation; pass 1.0 for a constant reference (the value is then in the feature's
-    units). A pure mean shift of ``d`` reference standard deviations reads about ``d``.
+    units). A mean shift of ``d`` standard deviations of normal data reads about
+    ``0.85 d`` on 10 quantile bins, and close to ``d`` on finer bins.
     """
     r, c = _pair(reference, current)
     if not (scale > 0 and math.isfinite(scale)):

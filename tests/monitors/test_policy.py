@@ -299,7 +299,7 @@ def test_undrifted_10k_windows_rarely_warn_and_never_alert(reference: pd.DataFra
 
     Tolerance: per-window dataset DRIFT in at most 1% of windows (at most 1 of 100),
     and no alert after hysteresis (3 consecutive DRIFT windows). The policy's nominal
-    per-window DRIFT rate is alpha_drift = 0.1%; bench/drift.py measures it on 1000.
+    per-window DRIFT rate is alpha_drift = 0.1%; bench/drift.py measures it on more windows.
     """
     rng = np.random.default_rng(1)
     state = AlertState()
@@ -359,17 +359,16 @@ def _category_move(column: str, share: float) -> Shift:
 def test_planted_shifts_in_synthetic_data_are_detected(
     reference: pd.DataFrame, name: str, shift: Shift, column: str
 ) -> None:
-    """Seeded, 5 windows of 10k rows each; tolerance: every window is DRIFT and the
-    shifted feature is the only drifted one in at least 4 of 5 (a 20k-row reference
-    makes a 0.1 sd shift about 10 standard errors)."""
+    """Seeded, 5 windows of 10k rows each; tolerance: at least 4 of 5 windows DRIFT
+    with the shifted feature the only drifted one (bench/drift.py: 95-100% over 20
+    windows for these shifts; a 20k-row reference makes a 0.1 sd shift about 10
+    standard errors)."""
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     exact = 0
     for _ in range(5):
         result = check_frames(reference, shift(synthetic(WINDOW_ROWS, rng), rng))
-        assert result.verdict == "DRIFT", name
-        assert column in result.drifted, name
-        exact += result.drifted == (column,)
-    assert exact >= 4
+        exact += result.verdict == "DRIFT" and result.drifted == (column,)
+    assert exact >= 4, name
 
 
 @pytest.mark.parametrize(
