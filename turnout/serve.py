@@ -82,6 +82,10 @@ def build_gateway(
         default_model=settings.default_model,
         reports_dir=settings.resolved_state_dir() / "reports",
     )
+    if settings.inference_auth:
+        from router.access.cache import TokenCache
+
+        context.inference_tokens = TokenCache(sessions)
 
     controller = build_controller(services) if with_controller else None
     # Role "all" also runs the drift monitor and the alert delivery worker (each leased

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         description="Log predictions for feedback joins (TURNOUT_LOG_PREDICTIONS).",
     )
 
+    inference_auth: bool = Field(
+        default=False,
+        description="Inference routes need a token of any role (TURNOUT_INFERENCE_AUTH); "
+        "tokens are re-read every 5 s.",
+    )
     role: str = Field(
         default="all",
         pattern="^(all|gateway)$",

@@ -29,6 +29,8 @@ class GatewayContext:
     ops: Any = None  # router.controller.ops.ControlOps: rollouts and alias moves
     # Where rendered drift report pages are cached; None: the page route is not served.
     reports_dir: Path | None = None
+    # With TURNOUT_INFERENCE_AUTH: the token check of the inference routes.
+    inference_tokens: Any = None  # router.access.cache.TokenCache
     # More samples for /metrics from what else runs in this process (the drift monitor).
     extra_samples: list[Callable[[], list[Sample]]] = field(default_factory=list)
 

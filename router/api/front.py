@@ -160,6 +160,10 @@ class InferenceFront:
         gateway = ctx.gateway
         request_id = headers.get(REQUEST_ID_HEADER) or new_request_id()
         target: Target | None = None
+        if ctx.inference_tokens is not None:
+            refused = ctx.inference_tokens.check(headers.get("authorization"))
+            if refused is not None:
+                return _error(encode_error(refused), 401, None, request_id)
         try:
             body = await read()
             target = gateway.route(model, version, headers, cookies, _body_doc(ctx, model, body))
@@ -208,6 +212,11 @@ class InferenceFront:
         gateway = ctx.gateway
         request_id = headers.get(REQUEST_ID_HEADER) or new_request_id()
         target: Target | None = None
+        if ctx.inference_tokens is not None:
+            refused = ctx.inference_tokens.check(headers.get("authorization"))
+            if refused is not None:
+                body = encode_error_mlflow(refused, "UNAUTHENTICATED")
+                return _error(body, 401, None, request_id)
         try:
             name = model if model is not None else self._default_model()
             body = await read()
