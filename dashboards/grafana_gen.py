@@ -3,7 +3,7 @@
 ``python -m dashboards.grafana_gen`` rewrites ``rollout.json`` and ``drift.json``;
 ``--check`` only compares and exits 1 when a committed file differs from what the
 names give. Every PromQL expression is built from the constants in
-``router.telemetry.names`` (gateway) and ``dashboards.metric_names`` (drift, alerts), so
+``router.telemetry.names`` (gateway, drift) and ``dashboards.metric_names`` (alerts), so
 renaming a metric changes the dashboards in the same commit or fails the test.
 """
 
@@ -185,10 +185,10 @@ def _drift() -> dict[str, Any]:
             "options": {
                 str(value): {"text": band, "color": color, "index": value}
                 for band, value, color in (
-                    ("NO_DATA", dm.BAND_VALUES["NO_DATA"], "text"),
-                    ("OK", dm.BAND_VALUES["OK"], "green"),
-                    ("WARN", dm.BAND_VALUES["WARN"], "orange"),
-                    ("DRIFT", dm.BAND_VALUES["DRIFT"], "red"),
+                    ("NO_DATA", tm.BAND_VALUES["NO_DATA"], "text"),
+                    ("OK", tm.BAND_VALUES["OK"], "green"),
+                    ("WARN", tm.BAND_VALUES["WARN"], "orange"),
+                    ("DRIFT", tm.BAND_VALUES["DRIFT"], "red"),
                 )
             },
         }
@@ -197,7 +197,7 @@ def _drift() -> dict[str, Any]:
         _row("Verdicts"),
         _state_timeline(
             "Dataset band per version",
-            f"max by ({tm.LABEL_VERSION}) ({dm.DRIFT_DATASET_BAND}{{{sel}}})",
+            f"max by ({tm.LABEL_VERSION}) ({tm.DRIFT_DATASET_BAND}{{{sel}}})",
             "v{{version}}",
             band_mappings,
         ),
@@ -205,7 +205,7 @@ def _drift() -> dict[str, Any]:
             "Features in band DRIFT",
             [
                 (
-                    f"max by ({tm.LABEL_VERSION}) ({dm.DRIFT_DRIFTED_FEATURES}{{{sel}}})",
+                    f"max by ({tm.LABEL_VERSION}) ({tm.DRIFT_DRIFTED_FEATURES}{{{sel}}})",
                     "v{{version}}",
                 )
             ],
@@ -213,7 +213,7 @@ def _drift() -> dict[str, Any]:
         ),
         _state_timeline(
             "Per-feature band",
-            f"max by ({dm.LABEL_FEATURE}) ({dm.DRIFT_FEATURE_BAND}{{{sel}}})",
+            f"max by ({tm.LABEL_FEATURE}) ({tm.DRIFT_FEATURE_BAND}{{{sel}}})",
             "{{feature}}",
             band_mappings,
             height=12,
@@ -224,9 +224,9 @@ def _drift() -> dict[str, Any]:
             "Feature effect / its DRIFT threshold",
             [
                 (
-                    f"max by ({dm.LABEL_FEATURE}) ({dm.DRIFT_FEATURE_EFFECT}{{{sel}}}) / "
-                    f"max by ({dm.LABEL_FEATURE}) ({dm.DRIFT_FEATURE_THRESHOLD}"
-                    f'{{{sel}, {dm.LABEL_LEVEL}="{dm.LEVEL_DRIFT}"}})',
+                    f"max by ({tm.LABEL_FEATURE}) ({tm.DRIFT_FEATURE_EFFECT}{{{sel}}}) / "
+                    f"max by ({tm.LABEL_FEATURE}) ({tm.DRIFT_FEATURE_THRESHOLD}"
+                    f'{{{sel}, {tm.LABEL_LEVEL}="{tm.LEVEL_DRIFT}"}})',
                     "{{feature}}",
                 )
             ],
@@ -240,8 +240,8 @@ def _drift() -> dict[str, Any]:
             "Windows evaluated by verdict",
             [
                 (
-                    f"sum by ({dm.LABEL_VERDICT}) "
-                    f"(increase({dm.DRIFT_WINDOWS_TOTAL}{{{sel}}}[$__range]))",
+                    f"sum by ({tm.LABEL_VERDICT}) "
+                    f"(increase({tm.DRIFT_WINDOWS_TOTAL}{{{sel}}}[$__range]))",
                     "{{verdict}}",
                 )
             ],
@@ -280,8 +280,8 @@ def _drift() -> dict[str, Any]:
         panels=panels,
         variables=[
             _datasource_var(),
-            _label_var("model", dm.DRIFT_DATASET_BAND, tm.LABEL_MODEL),
-            _label_var("version", f"{dm.DRIFT_DATASET_BAND}{{{_MODEL}}}", tm.LABEL_VERSION),
+            _label_var("model", tm.DRIFT_DATASET_BAND, tm.LABEL_MODEL),
+            _label_var("version", f"{tm.DRIFT_DATASET_BAND}{{{_MODEL}}}", tm.LABEL_VERSION),
         ],
     )
 

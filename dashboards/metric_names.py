@@ -1,65 +1,23 @@
-"""Metric names the Grafana drift dashboard reads besides the gateway's request metrics.
+"""Alert metric names the Grafana drift dashboard reads.
 
 The drift gauges are declared with the gateway's metrics in ``router.telemetry.names``
-(the process running the drift monitor renders them on ``/metrics``) and re-exported
-here for the dashboard generator. The alert names below are not exported by any
-process yet: their panels stay empty until they are.
+(the process running the drift monitor renders them on ``/metrics``). The alert names
+below are not exported by any process yet: their panels stay empty until they are.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-from router.telemetry.names import (
-    BAND_VALUES,
-    DRIFT_DATASET_BAND,
-    DRIFT_DRIFTED_FEATURES,
-    DRIFT_FEATURE_BAND,
-    DRIFT_FEATURE_EFFECT,
-    DRIFT_FEATURE_P_ADJUSTED,
-    DRIFT_FEATURE_QUALITY_BAND,
-    DRIFT_FEATURE_THRESHOLD,
-    DRIFT_PREDICTION_BAND,
-    DRIFT_PREDICTION_EFFECT,
-    DRIFT_SHARE,
-    DRIFT_STREAK,
-    DRIFT_WINDOWS_TOTAL,
-    LABEL_FEATURE,
-    LABEL_LEVEL,
-    LABEL_METHOD,
-    LABEL_VERDICT,
-)
-
 __all__ = [
     "ALERTS_TOTAL",
     "ALERT_DELIVERIES_PENDING",
     "ALERT_DELIVERY_FAILURES_TOTAL",
-    "BAND_VALUES",
-    "DRIFT_DATASET_BAND",
-    "DRIFT_DRIFTED_FEATURES",
-    "DRIFT_FEATURE_BAND",
-    "DRIFT_FEATURE_EFFECT",
-    "DRIFT_FEATURE_P_ADJUSTED",
-    "DRIFT_FEATURE_QUALITY_BAND",
-    "DRIFT_FEATURE_THRESHOLD",
-    "DRIFT_PREDICTION_BAND",
-    "DRIFT_PREDICTION_EFFECT",
-    "DRIFT_SHARE",
-    "DRIFT_STREAK",
-    "DRIFT_WINDOWS_TOTAL",
-    "LABEL_FEATURE",
     "LABEL_KIND",
-    "LABEL_LEVEL",
-    "LABEL_METHOD",
     "LABEL_SEVERITY",
     "LABEL_SINK",
-    "LABEL_VERDICT",
-    "LEVEL_DRIFT",
-    "LEVEL_WARN",
 ]
 
-LEVEL_WARN: Final = "warn"
-LEVEL_DRIFT: Final = "drift"
 LABEL_KIND: Final = "kind"  # an alert's kind: drift, data_quality, rollout_rollback, ...
 LABEL_SEVERITY: Final = "severity"  # info, warn, critical
 LABEL_SINK: Final = "sink"  # an alert sink's name from the alerts config

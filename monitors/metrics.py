@@ -49,7 +49,10 @@ def drift_samples(
             if effect is not None:
                 method = str(f.get("method") or "")
                 out.append(Sample(n.DRIFT_FEATURE_EFFECT, effect, {**fl, n.LABEL_METHOD: method}))
-            for level, key in (("warn", "warn_threshold"), ("drift", "drift_threshold")):
+            for level, key in (
+                (n.LEVEL_WARN, "warn_threshold"),
+                (n.LEVEL_DRIFT, "drift_threshold"),
+            ):
                 threshold = _number(f.get(key))
                 if threshold is not None:
                     labels = {**fl, n.LABEL_LEVEL: level}

@@ -3,7 +3,7 @@
 Control DBs: a SQLite file, or a throwaway PostgreSQL database. PostgreSQL is part of
 the supported matrix, so an unreachable server fails its tests loudly instead of
 skipping them. MLflow: one SQLite store per session. Model files: one classifier in
-every format registration accepts.
+every format registration accepts. Alert sinks: an HTTP receiver on loopback.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import pickle
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from tests.monitors.alerts.helpers import Receiver
 from turnout.settings import Settings
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -35,9 +37,9 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'control.db'}"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+@contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database, dropped on exit."""
     admin = create_engine(
         PG_ADMIN_URL,
         isolation_level="AUTOCOMMIT",
@@ -74,12 +76,29 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with pg_database() as url:
+        yield url
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest) -> str:
     """The URL of an empty control DB, once per backend."""
     fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An HTTP receiver on loopback that records what alert sinks post to it."""
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.stop()
 
 
 @dataclass(frozen=True)

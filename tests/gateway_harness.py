@@ -1,18 +1,22 @@
 """Run real gateway processes for tests: `turnout serve` on a free loopback port.
 
-Also a small TCP proxy, so a test can cut a gateway off from its database and
-restore it, the way a network partition or a DB restart would.
+Also client traffic from a background thread (`Load`), and a small TCP proxy, so a test
+can cut a gateway off from its database and restore it, the way a network partition or a
+DB restart would.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import select
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +99,79 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05) -> float:
         if time.monotonic() - started > timeout:
             raise AssertionError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Answer:
+    at: float  # epoch seconds when the answer arrived
+    key: str
+    version: str  # the x-turnout-version header, "?" without one
+    status: int
+
+
+@dataclass
+class Load:
+    """A client posting keyed requests to `path` until stopped; every answer is kept.
+
+    `body` is sent as is, or, given a list, one of its items chosen at random per request.
+    Keys are `key_prefix` + a number below `users`. With `feedback` (operator token, true
+    label), the label of every answered request is posted to /api/v1/feedback.
+    """
+
+    url: str
+    body: Mapping[str, object] | Sequence[Mapping[str, object]]
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    users: int = 200
+    key_prefix: str = "user-"
+    pause_s: float = 0.005
+    seed: int = 7
+    feedback: tuple[str, int] | None = None
+    answers: list[Answer] = field(default_factory=list)
+    failures_without_version: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> Load:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def between(self, start: float, end: float) -> list[Answer]:
+        return [a for a in list(self.answers) if start <= a.at < end]
+
+    def tally(self) -> Counter[tuple[str, int]]:
+        """How many answers came back per (version, status)."""
+        return Counter((a.version, a.status) for a in list(self.answers))
+
+    def _run(self) -> None:
+        rng = random.Random(self.seed)
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            while not self._stop.is_set():
+                body = self.body if isinstance(self.body, Mapping) else rng.choice(self.body)
+                key = f"{self.key_prefix}{rng.randrange(self.users)}"
+                try:
+                    r = client.post(
+                        self.path, json=body, headers={"x-turnout-key": key, **self.headers}
+                    )
+                except httpx.HTTPError:
+                    self.failures_without_version += 1
+                    continue
+                version = r.headers.get("x-turnout-version", "?")
+                self.answers.append(Answer(time.time(), key, version, r.status_code))
+                if self.feedback is not None and r.status_code == 200:
+                    token, label = self.feedback
+                    client.post(
+                        "/api/v1/feedback",
+                        json={"request_id": r.headers["x-request-id"], "label": label},
+                        headers={"authorization": f"Bearer {token}"},
+                    )
+                time.sleep(self.pause_s)
 
 
 class TcpProxy:

@@ -12,6 +12,7 @@ from monitors.alerts.errors import (
     AlertError,
     AlertNotFound,
     DeliveryError,
+    InvalidAlertFilter,
     UnknownSink,
 )
 from monitors.alerts.outbox import (
@@ -72,6 +73,7 @@ __all__ = [
     "DeliveryWorker",
     "EmailSink",
     "FeatureDrift",
+    "InvalidAlertFilter",
     "Links",
     "LogSink",
     "MemorySink",

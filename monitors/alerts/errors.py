@@ -6,6 +6,8 @@
         │   │                     inconsistent (unknown sink type, bad URL, bad port...)
         │   └── UnknownSink       a command or rule names a sink the config does not define
         ├── AlertNotFound         no alert has the given id
+        ├── InvalidAlertFilter    a list filter names an unknown kind or severity (also a
+        │                         ValueError, as it was before it had its own class)
         └── DeliveryError         one attempt to hand an alert to a sink failed; the worker
                                   records the message as the delivery's last error
 
@@ -17,7 +19,14 @@ from __future__ import annotations
 
 from monitors.errors import MonitorError
 
-__all__ = ["AlertConfigError", "AlertError", "AlertNotFound", "DeliveryError", "UnknownSink"]
+__all__ = [
+    "AlertConfigError",
+    "AlertError",
+    "AlertNotFound",
+    "DeliveryError",
+    "InvalidAlertFilter",
+    "UnknownSink",
+]
 
 
 class AlertError(MonitorError):
@@ -34,6 +43,10 @@ class UnknownSink(AlertConfigError):
 
 class AlertNotFound(AlertError):
     """No alert has this id."""
+
+
+class InvalidAlertFilter(AlertError, ValueError):
+    """A list filter names an unknown alert kind or severity."""
 
 
 class DeliveryError(AlertError):

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, exists, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from migrations.coltypes import utcnow
 from migrations.models import Alert, AlertDelivery
-from monitors.alerts.errors import AlertNotFound
+from monitors.alerts.errors import AlertNotFound, InvalidAlertFilter
 from monitors.alerts.payload import AlertRead, DeliveryRead, NewAlert
 from monitors.alerts.rules import AlertsConfig, Severity, as_kind, as_severity
 
@@ -155,17 +155,22 @@ def list_alerts(
     min_severity: str | None = None,
     limit: int = 50,
 ) -> list[AlertRead]:
-    """Alerts, newest first, with their deliveries."""
+    """Alerts, newest first, with their deliveries; InvalidAlertFilter for an unknown
+    kind or severity."""
     query = select(Alert).order_by(Alert.created_at.desc(), Alert.id).limit(limit)
     if model is not None:
         query = query.where(Alert.model_name == model)
     if status is not None:
         query = query.where(Alert.status == status)
-    if kind is not None:
-        query = query.where(Alert.kind == as_kind(kind).value)
-    if min_severity is not None:
-        floor = as_severity(min_severity).rank
-        query = query.where(Alert.severity.in_([s.value for s in Severity if s.rank >= floor]))
+    try:
+        if kind is not None:
+            query = query.where(Alert.kind == as_kind(kind).value)
+        if min_severity is not None:
+            floor = as_severity(min_severity).rank
+            levels = [s.value for s in Severity if s.rank >= floor]
+            query = query.where(Alert.severity.in_(levels))
+    except ValueError as exc:
+        raise InvalidAlertFilter(str(exc)) from None
     rows = session.scalars(query).all()
     deliveries = _deliveries(session, [r.id for r in rows])
     return [_read(r, deliveries.get(r.id, ())) for r in rows]
@@ -212,24 +217,26 @@ def purge(session: Session, older_than: datetime) -> int:
 
 def due_deliveries(session: Session, now: datetime, limit: int) -> list[DueDelivery]:
     """Pending deliveries whose next attempt is due, oldest due first."""
-    rows = session.execute(
-        select(
-            AlertDelivery.id,
-            AlertDelivery.alert_id,
-            AlertDelivery.sink,
-            AlertDelivery.attempts,
-            Alert.created_at,
-        )
-        .join(Alert, Alert.id == AlertDelivery.alert_id)
-        .where(AlertDelivery.status == PENDING, AlertDelivery.next_attempt_at <= now)
-        .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
-        .limit(limit)
-    ).all()
-    return [DueDelivery(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    return _pending(
+        session,
+        AlertDelivery.next_attempt_at <= now,
+        order_by=(AlertDelivery.next_attempt_at, AlertDelivery.id),
+        limit=limit,
+    )
 
 
 def pending_for(session: Session, alert_id: str) -> list[DueDelivery]:
     """The pending deliveries of one alert, whether due or not."""
+    return _pending(session, AlertDelivery.alert_id == alert_id, order_by=(AlertDelivery.id,))
+
+
+def _pending(
+    session: Session,
+    where: ColumnElement[bool],
+    *,
+    order_by: tuple[Any, ...],
+    limit: int | None = None,
+) -> list[DueDelivery]:
     rows = session.execute(
         select(
             AlertDelivery.id,
@@ -239,8 +246,9 @@ def pending_for(session: Session, alert_id: str) -> list[DueDelivery]:
             Alert.created_at,
         )
         .join(Alert, Alert.id == AlertDelivery.alert_id)
-        .where(AlertDelivery.alert_id == alert_id, AlertDelivery.status == PENDING)
-        .order_by(AlertDelivery.id)
+        .where(AlertDelivery.status == PENDING, where)
+        .order_by(*order_by)
+        .limit(limit)
     ).all()
     return [DueDelivery(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 

@@ -14,7 +14,7 @@ import ssl
 from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from email.utils import formatdate
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 import httpx
 import orjson
@@ -55,6 +55,7 @@ ALERT_ID_HEADER = "x-turnout-alert-id"
 _USER_AGENT = "turnout-alerts"
 _log = logging.getLogger("turnout.alerts")
 _LOG_LEVEL = {"info": logging.INFO, "warn": logging.WARNING, "critical": logging.ERROR}
+_Config = TypeVar("_Config", WebhookSinkConfig, SlackSinkConfig)
 
 
 @runtime_checkable
@@ -96,20 +97,25 @@ def _post(
         raise DeliveryError(f"{sink}: POST {where} answered {response.status_code}")
 
 
-class WebhookSink:
-    """POST a JSON document (the alert, or the retraining trigger), HMAC-signed."""
+class _HttpSink(Generic[_Config]):
+    """What the sinks that POST over HTTP hold; `transport` lets tests answer in process."""
 
     def __init__(
         self,
         name: str,
-        config: WebhookSinkConfig,
+        config: _Config,
         secrets: Mapping[str, str],
         links: Links,
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.name, self.config, self.secrets, self.links = name, config, secrets, links
+        self.name, self.secrets, self.links = name, secrets, links
+        self.config: _Config = config
         self.transport = transport
+
+
+class WebhookSink(_HttpSink[WebhookSinkConfig]):
+    """POST a JSON document (the alert, or the retraining trigger), HMAC-signed."""
 
     def describe(self) -> str:
         # A URL from the environment may embed a token: name the variable instead.
@@ -139,20 +145,8 @@ class WebhookSink:
         _post(self.name, where, url, body, headers, cfg.timeout_s, self.transport)
 
 
-class SlackSink:
+class SlackSink(_HttpSink[SlackSinkConfig]):
     """A Slack incoming webhook: a readable message with the top drifted features."""
-
-    def __init__(
-        self,
-        name: str,
-        config: SlackSinkConfig,
-        secrets: Mapping[str, str],
-        links: Links,
-        *,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.name, self.config, self.secrets, self.links = name, config, secrets, links
-        self.transport = transport
 
     def describe(self) -> str:
         return f"slack {self.name} (${self.config.url_env})"

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from monitors.alerts.errors import AlertNotFound, InvalidAlertFilter
 from monitors.report import ReportError
 from monitors.store import ReportNotFound
 from registry.errors import InvalidInput as RegistryInvalid
@@ -212,6 +213,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RegistryUnavailable, handler(503, "Registry unavailable"))
     app.add_exception_handler(ReportNotFound, handler(404, "Unknown drift report"))
     app.add_exception_handler(ReportError, handler(409, "Drift report not available"))
+    app.add_exception_handler(AlertNotFound, handler(404, "Unknown alert"))
+    app.add_exception_handler(InvalidAlertFilter, handler(422, "Invalid request"))
 
     async def denied(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status", 401)

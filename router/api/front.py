@@ -160,10 +160,9 @@ class InferenceFront:
         gateway = ctx.gateway
         request_id = headers.get(REQUEST_ID_HEADER) or new_request_id()
         target: Target | None = None
-        if ctx.inference_tokens is not None:
-            refused = ctx.inference_tokens.check(headers.get("authorization"))
-            if refused is not None:
-                return _error(encode_error(refused), 401, None, request_id)
+        refused = _refusal(ctx, headers)
+        if refused is not None:
+            return _error(encode_error(refused), 401, None, request_id)
         try:
             body = await read()
             target = gateway.route(model, version, headers, cookies, _body_doc(ctx, model, body))
@@ -212,11 +211,9 @@ class InferenceFront:
         gateway = ctx.gateway
         request_id = headers.get(REQUEST_ID_HEADER) or new_request_id()
         target: Target | None = None
-        if ctx.inference_tokens is not None:
-            refused = ctx.inference_tokens.check(headers.get("authorization"))
-            if refused is not None:
-                body = encode_error_mlflow(refused, "UNAUTHENTICATED")
-                return _error(body, 401, None, request_id)
+        refused = _refusal(ctx, headers)
+        if refused is not None:
+            return _error(encode_error_mlflow(refused, "UNAUTHENTICATED"), 401, None, request_id)
         try:
             name = model if model is not None else self._default_model()
             body = await read()
@@ -342,6 +339,12 @@ def _body_doc(ctx: GatewayContext, model: str, body: bytes) -> dict[str, Any] | 
     except orjson.JSONDecodeError:
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def _refusal(ctx: GatewayContext, headers: Mapping[str, str]) -> str | None:
+    """Why the request is refused for want of a token (TURNOUT_INFERENCE_AUTH), or None."""
+    tokens = ctx.inference_tokens
+    return None if tokens is None else tokens.check(headers.get("authorization"))
 
 
 def _error(body: bytes, status: int, target: Target | None, request_id: str) -> Reply:

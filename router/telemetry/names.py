@@ -86,6 +86,8 @@ __all__ = [
     "LABEL_LEVEL",
     "LABEL_METHOD",
     "LABEL_VERDICT",
+    "LEVEL_DRIFT",
+    "LEVEL_WARN",
     "FLUSH_ERRORS_TOTAL",
     "FLUSH_DROPPED_TOTAL",
     "LABEL_MODEL",
@@ -139,7 +141,9 @@ FLUSH_DROPPED_TOTAL: Final = "turnout_telemetry_dropped_buckets_total"
 # NO_DATA -1, OK 0, WARN 1, DRIFT 2.
 LABEL_FEATURE: Final = "feature"
 LABEL_METHOD: Final = "method"
-LABEL_LEVEL: Final = "level"  # which threshold: warn or drift
+LABEL_LEVEL: Final = "level"  # which threshold: LEVEL_WARN or LEVEL_DRIFT
+LEVEL_WARN: Final = "warn"
+LEVEL_DRIFT: Final = "drift"
 LABEL_VERDICT: Final = "verdict"
 BAND_VALUES: Final = {"NO_DATA": -1, "OK": 0, "WARN": 1, "DRIFT": 2}
 DRIFT_FEATURE_EFFECT: Final = "turnout_drift_feature_effect"

@@ -3,41 +3,17 @@ and mounting into a host app without hiding its routes."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from typing import Any
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
 
 from dashboards import DashboardMount, create_dashboard_app
+from tests.asgi_client import AsgiClient
 from tests.dashboards.conftest import MODEL, Filled
-
-
-class AsgiClient:
-    """Requests straight into the ASGI app (no server)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://dash") as c:
-                return await c.request(method, url, **kwargs)
-
-        return asyncio.run(go())
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
 
 
 @pytest.fixture

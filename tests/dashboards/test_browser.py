@@ -4,17 +4,14 @@ test-artifacts/dashboard/ in the checkout."""
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +22,7 @@ from migrations.models import Alert, AlertDelivery
 from monitors.check import check_frames
 from monitors.store import save_report
 from tests.conftest import ModelFiles
-from tests.gateway_harness import Gateway, base_env, start_gateway, wait_for
+from tests.gateway_harness import Gateway, Load, base_env, start_gateway, wait_for
 from turnout.settings import Settings
 
 pytestmark = pytest.mark.mlflow
@@ -42,46 +39,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard"
-
-
-@dataclass
-class Load:
-    """A client sending keyed requests until stopped."""
-
-    url: str
-    model: str
-    rows: list[list[float]]
-    sent: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        rng = random.Random(3)
-        with httpx.Client(base_url=self.url, timeout=10) as client:
-            while not self._stop.is_set():
-                row = rng.choice(self.rows)
-                body = {
-                    "inputs": [{"name": "input", "shape": [1, 30], "datatype": "FP32", "data": row}]
-                }
-                try:
-                    client.post(
-                        f"/v2/models/{self.model}/infer",
-                        json=body,
-                        headers={"x-turnout-key": f"u{rng.randrange(10_000)}"},
-                    )
-                    self.sent += 1
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.005)
 
 
 @dataclass
@@ -152,8 +109,13 @@ def live(
     gateway = started[0]
     wait_for(lambda: model in gateway.client.get("/v2/health/ready").json()["models"], 15)
     rows = model_files.features.to_numpy(dtype=np.float32)[:200].tolist()
-    load = Load(gateway.url, model, rows)
-    load.start()
+    bodies: list[dict[str, object]] = [
+        {"inputs": [{"name": "input", "shape": [1, 30], "datatype": "FP32", "data": row}]}
+        for row in rows
+    ]
+    load = Load(
+        gateway.url, bodies, f"/v2/models/{model}/infer", users=10_000, key_prefix="u", seed=3
+    ).start()
     try:
         r = gateway.client.post(
             "/api/v1/rollouts",

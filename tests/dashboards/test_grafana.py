@@ -49,4 +49,4 @@ def test_every_query_uses_known_metric_names() -> None:
         assert doc["uid"].startswith("turnout-")
         json.dumps(doc)
     assert used and used <= _known(), used - _known()
-    assert names.REQUESTS_TOTAL in used and metric_names.DRIFT_FEATURE_BAND in used
+    assert names.REQUESTS_TOTAL in used and names.DRIFT_FEATURE_BAND in used

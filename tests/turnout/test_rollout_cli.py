@@ -6,12 +6,8 @@ into the CLI's control DB. Every user error exits 1 with one line on stderr.
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +22,8 @@ from router.controller.store import (
     save_status,
 )
 from router.rollout import RolloutPhase, RolloutSpec, RolloutStatus
-from turnout.cli import _common, main
+from tests.turnout.cli_support import Cli, assert_user_error, make_cli
+from turnout.cli import _common
 from turnout.services import Services
 from turnout.settings import Settings
 
@@ -40,31 +37,9 @@ step_duration_s: 60
 BAD_ERRORS = "baseline_error=0.01,candidate_error=0.05,rps=100"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-Cli = Callable[..., Result]
-
-
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], cli_env: Settings) -> Cli:
-    def run(*args: str | Path) -> Result:
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        cap = capsys.readouterr()
-        return Result(code, cap.out, cap.err)
-
-    return run
+    return make_cli(capsys)
 
 
 @pytest.fixture
@@ -82,16 +57,6 @@ def spec_file(tmp_path: Path) -> Path:
     path = tmp_path / "spec.yaml"
     path.write_text(BAD_CANARY, encoding="utf-8")
     return path
-
-
-def assert_user_error(result: Result, *fragments: str) -> None:
-    assert result.code == 1, (result.out, result.err)
-    assert "Traceback" not in result.err
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1, result.err
-    assert lines[0].startswith("error: "), lines[0]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
 
 
 # --- simulate --------------------------------------------------------------------------

@@ -15,25 +15,22 @@ shadow scenario gates on the candidate's errors instead.
 from __future__ import annotations
 
 import json
-import random
 import re
 import signal
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from registry.types import NewVersion
-from tests.gateway_harness import Gateway, base_env, start_gateway, turnout, wait_for
+from tests.gateway_harness import Gateway, Load, base_env, start_gateway, turnout, wait_for
 from tests.onnx_models import failing_model, flipped_model, plain_model, slow_model
 from turnout.services import Services
 from turnout.settings import Settings
@@ -41,6 +38,7 @@ from turnout.settings import Settings
 pytestmark = pytest.mark.mlflow
 
 MODEL = "bc"
+INFER = f"/v2/models/{MODEL}/infer"
 PREVIEW_HEADER = "x-turnout-preview"
 THRESHOLDS = """
 analysis:
@@ -121,69 +119,6 @@ candidate: "4"
 step_weights: [50]
 step_duration_s: 8
 """
-
-
-@dataclass(frozen=True)
-class Answer:
-    at: float  # epoch seconds when the answer arrived
-    key: str
-    version: str
-    status: int
-
-
-@dataclass
-class Load:
-    """A client sending keyed requests until stopped; every answer is kept."""
-
-    url: str
-    body: dict[str, object]
-    headers: dict[str, str] = field(default_factory=dict)
-    users: int = 200
-    pause_s: float = 0.005
-    # (operator token, true label): send the label of every answer as feedback.
-    feedback: tuple[str, int] | None = None
-    answers: list[Answer] = field(default_factory=list)
-    failures_without_version: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> Load:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        rng = random.Random(7)
-        with httpx.Client(base_url=self.url, timeout=10) as client:
-            while not self._stop.is_set():
-                key = f"user-{rng.randrange(self.users)}"
-                try:
-                    r = client.post(
-                        f"/v2/models/{MODEL}/infer",
-                        json=self.body,
-                        headers={"x-turnout-key": key, **self.headers},
-                    )
-                except httpx.HTTPError:
-                    self.failures_without_version += 1
-                    continue
-                version = r.headers.get("x-turnout-version", "?")
-                self.answers.append(Answer(time.time(), key, version, r.status_code))
-                if self.feedback is not None and r.status_code == 200:
-                    token, label = self.feedback
-                    client.post(
-                        "/api/v1/feedback",
-                        json={"request_id": r.headers["x-request-id"], "label": label},
-                        headers={"authorization": f"Bearer {token}"},
-                    )
-                time.sleep(self.pause_s)
-
-    def between(self, start: float, end: float) -> list[Answer]:
-        return [a for a in list(self.answers) if start <= a.at < end]
 
 
 @dataclass
@@ -295,7 +230,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     body: dict[str, object] = {
         "inputs": [{"name": "input", "shape": [1, 30], "datatype": "FP32", "data": row.tolist()}]
     }
-    load = Load(gateway.url, body).start()
+    load = Load(gateway.url, body, INFER).start()
     deployment = Deployment(env, root, services, gateway, load, body)
     try:
         wait_for(lambda: len(load.answers) > 20, timeout=30)
@@ -308,7 +243,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 def test_bluegreen_preview_is_header_matched_then_switches(deployment: Deployment) -> None:
     d = deployment
-    preview = Load(d.gateway.url, d.body, headers={PREVIEW_HEADER: "true"}, pause_s=0.03).start()
+    preview = Load(
+        d.gateway.url, d.body, INFER, headers={PREVIEW_HEADER: "true"}, pause_s=0.03
+    ).start()
     try:
         started = time.time()
         rollout_id = d.start(BLUEGREEN, "bluegreen")
@@ -417,7 +354,11 @@ def test_canary_with_wrong_answers_is_rolled_back_on_accuracy_from_feedback(
     assert answer.status_code == 200, answer.text
     truth = int(answer.json()["outputs"][0]["data"][0])
     labelled = Load(
-        d.gateway.url, d.body, feedback=(json.loads(made.stdout)["token"], truth), pause_s=0.01
+        d.gateway.url,
+        d.body,
+        INFER,
+        feedback=(json.loads(made.stdout)["token"], truth),
+        pause_s=0.01,
     ).start()
     try:
         started = time.time()
@@ -483,7 +424,7 @@ def test_a_killed_controller_is_replaced_and_the_rollout_promotes_once(
     assert d.phase(rollout_id) == "Progressing"
 
     d.gateway = start_gateway(d.env, d.root / "gateway-b.log")
-    d.load = Load(d.gateway.url, d.body).start()
+    d.load = Load(d.gateway.url, d.body, INFER).start()
     phase = d.wait(rollout_id, {"Succeeded", "RolledBack", "Paused"}, timeout=60)
     log = (d.root / "gateway-b.log").read_text()[-2000:]
     assert phase == "Succeeded", (d.row(rollout_id).message, log)

@@ -4,20 +4,14 @@ client, driven by `turnout rollout` commands."""
 from __future__ import annotations
 
 import json
-import random
-import threading
-import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 
 from tests.conftest import ModelFiles
-from tests.gateway_harness import Gateway, base_env, start_gateway, turnout, wait_for
+from tests.gateway_harness import Gateway, Load, base_env, start_gateway, turnout, wait_for
 from tests.onnx_models import failing_model, plain_model
 
 pytestmark = pytest.mark.mlflow
@@ -37,43 +31,6 @@ analysis:
       max: 0.05
       min_samples: 20
 """
-
-
-@dataclass
-class Load:
-    """A client sending keyed requests until stopped; every answer is tallied."""
-
-    url: str
-    body: dict[str, object]
-    answers: Counter[tuple[str, int]] = field(default_factory=Counter)
-    failures_without_version: int = 0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        rng = random.Random(7)
-        with httpx.Client(base_url=self.url, timeout=10) as client:
-            while not self._stop.is_set():
-                key = f"user-{rng.randrange(10_000)}"
-                try:
-                    r = client.post(
-                        "/v2/models/bc/infer", json=self.body, headers={"x-turnout-key": key}
-                    )
-                except httpx.HTTPError:
-                    self.failures_without_version += 1
-                    continue
-                version = r.headers.get("x-turnout-version", "?")
-                self.answers[(version, r.status_code)] += 1
-                time.sleep(0.004)
 
 
 @pytest.fixture
@@ -102,8 +59,7 @@ def deployment(
             {"name": "input", "shape": [1, 30], "datatype": "FP32", "data": rows.ravel().tolist()}
         ]
     }
-    load = Load(gateway.url, body)
-    load.start()
+    load = Load(gateway.url, body, "/v2/models/bc/infer", users=10_000).start()
     try:
         yield env, gateway, load
     finally:
@@ -135,7 +91,7 @@ def test_good_canary_is_promoted_and_bad_one_rolled_back(
     assert aliases == {"champion": "2", "previous": "1"}
     explain = turnout(env, "rollout", "explain", str(good))
     assert explain.returncode == 0 and "error-rate" in explain.stdout
-    wait_for(lambda: load.answers[("2", 200)] > 0, timeout=10)
+    wait_for(lambda: load.tally()[("2", 200)] > 0, timeout=10)
 
     bad = _start(env, tmp_path, "3")
     wait_for(lambda: _status(env, bad)["phase"] == "RolledBack", timeout=90, interval=1.0)
@@ -145,6 +101,6 @@ def test_good_canary_is_promoted_and_bad_one_rolled_back(
     assert "rollout.rollback" in [e["kind"] for e in history]
     load.stop()
     # No request failed except those the bad version itself failed.
-    failed = {k: n for k, n in load.answers.items() if k[1] != 200}
+    failed = {k: n for k, n in load.tally().items() if k[1] != 200}
     assert set(failed) <= {("3", 500)}, failed
     assert load.failures_without_version == 0

@@ -1,4 +1,5 @@
-"""Fixtures for alert tests: a migrated control DB per backend, receivers, a clock.
+"""Fixtures for alert tests: a migrated control DB per backend, an SMTP mailbox, a clock
+(the HTTP `receiver` is in tests/conftest.py, shared with the CLI tests).
 
 Creating and migrating a database per test would cost most of this package's run time,
 so each backend's database is created and migrated once per session, and `db_url`
@@ -7,61 +8,31 @@ hands each test that database with the alert tables emptied.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
+from contextlib import ExitStack
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 from migrations import make_engine, session_factory, upgrade
-from tests.conftest import BACKENDS, PG_ADMIN_URL, PG_DB_PREFIX
-from tests.monitors.alerts.helpers import Clock, Mailbox, Receiver, free_port
-
-
-def _pg_database() -> Iterator[str]:
-    admin = create_engine(
-        PG_ADMIN_URL,
-        isolation_level="AUTOCOMMIT",
-        poolclass=NullPool,
-        connect_args={"connect_timeout": 5},
-    )
-    name = PG_DB_PREFIX + secrets.token_hex(6)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+from tests.conftest import BACKENDS, pg_database
+from tests.monitors.alerts.helpers import Clock, Mailbox, free_port
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def migrated_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("alerts") / "control.db"
-        urls: Iterator[str] = iter([f"sqlite:///{path}"])
-    else:
-        urls = _pg_database()
-    url = next(urls)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    for _ in urls:  # runs the PostgreSQL cleanup
-        pass
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('alerts') / 'control.db'}"
+        else:
+            url = stack.enter_context(pg_database())
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture
@@ -84,15 +55,6 @@ def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
         yield session_factory(engine)
     finally:
         engine.dispose()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    try:
-        yield r
-    finally:
-        r.stop()
 
 
 @pytest.fixture

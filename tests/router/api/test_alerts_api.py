@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,32 +14,12 @@ from migrations import make_engine, session_factory, upgrade
 from monitors.alerts import FeatureDrift, NewAlert, default_config, raise_alert
 from router.access import create_token
 from router.api import alerts, control
-
-
-class Client:
-    """Requests straight into the ASGI app (no server, no lifespan needed)."""
-
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async def go() -> httpx.Response:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
-                return await c.request(method, url, **kwargs)
-
-        return asyncio.run(go())
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
+from tests.asgi_client import AsgiClient
 
 
 @dataclass
 class Api:
-    client: Client
+    client: AsgiClient
     sessions: sessionmaker[Session]
     operator: dict[str, str]
     viewer: dict[str, str]
@@ -66,7 +43,7 @@ def api(db_url: str) -> Iterator[Api]:
     control.install_problem_handlers(app)
     try:
         yield Api(
-            Client(app),
+            AsgiClient(app),
             sessions,
             {"authorization": f"Bearer {operator}"},
             {"authorization": f"Bearer {viewer}"},
