@@ -82,6 +82,34 @@ def flipped_model(n_features: int = 30) -> bytes:
     return _model(graph)
 
 
+def picky_model(n_features: int = 30) -> bytes:
+    """Like plain_model while the first feature is ``n_features - 7``; for most other
+    values (below 1 among them) it fails at run time: it reshapes each row to rows of
+    ``int(first) + 7`` values. A candidate that looks healthy on one kind of traffic."""
+    inputs, outputs = _io(n_features)
+    nodes = [
+        helper.make_node("Slice", ["input", "zero", "one", "axes"], ["first"]),
+        helper.make_node("Cast", ["first"], ["k0"], to=TensorProto.INT64),
+        helper.make_node("Add", ["k0", "seven"], ["k"]),
+        helper.make_node("ReduceMax", ["k"], ["k_scalar"], keepdims=0),
+        helper.make_node("Unsqueeze", ["k_scalar", "axes0"], ["k1"]),
+        helper.make_node("Concat", ["minus_one", "k1"], ["shape"], axis=0),
+        helper.make_node("Reshape", ["input", "shape"], ["reshaped"]),
+        helper.make_node("Reshape", ["reshaped", "back"], ["restored"]),
+        *_head("restored"),
+    ]
+    consts = [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "zero"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "one"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "axes0"),
+        numpy_helper.from_array(np.array([-1], dtype=np.int64), "minus_one"),
+        numpy_helper.from_array(np.array(7, dtype=np.int64), "seven"),
+        numpy_helper.from_array(np.array([-1, n_features], dtype=np.int64), "back"),
+        *_slice_consts(),
+    ]
+    return _model(helper.make_graph(nodes, "picky", inputs, outputs, consts))
+
+
 def slow_model(n_features: int = 30, size: int = 1600) -> bytes:
     """Same answers as plain_model, after a size x size matrix product per call."""
     inputs, outputs = _io(n_features)

@@ -31,7 +31,13 @@ from sqlalchemy import func, select
 
 from registry.types import NewVersion
 from tests.gateway_harness import Gateway, Load, base_env, start_gateway, turnout, wait_for
-from tests.onnx_models import failing_model, flipped_model, plain_model, slow_model
+from tests.onnx_models import (
+    failing_model,
+    flipped_model,
+    picky_model,
+    plain_model,
+    slow_model,
+)
 from turnout.services import Services
 from turnout.settings import Settings
 
@@ -221,7 +227,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     # v4 the A/B and restart candidate; v5 healthy but answers the other class (shadow,
     # then the accuracy canary); v6 answers like v1 but slowly (the latency canary).
     versions = (plain_model(), plain_model(), failing_model(), plain_model(), flipped_model())
-    for raw in (*versions, slow_model(size=800)):
+    # v7 answers like v1 while the first feature is 23 (the preview traffic below) and
+    # fails on the main traffic's 0.2: healthy in preview, broken at 100%.
+    for raw in (*versions, slow_model(size=800), picky_model()):
         _register(services, raw)
     services.ledger.promote(MODEL, "1", actor="tester")
     gateway = start_gateway(env, root / "gateway-a.log")
@@ -239,6 +247,47 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         deployment.load.stop()
         deployment.gateway.stop()
         services.close()
+
+
+PICKY_BLUEGREEN = """
+model: bc
+candidate: "7"
+strategy: bluegreen
+bluegreen:
+  pre_promotion_s: 5
+  post_promotion_s: 30
+"""
+
+
+def test_bluegreen_failing_after_the_switch_switches_back(deployment: Deployment) -> None:
+    d = deployment
+    champion = d.champion()
+    inputs = d.body["inputs"]
+    row = list(inputs[0]["data"])  # type: ignore[index]
+    row[0] = 23.0  # picky_model's healthy value (30 - 7)
+    healthy = {"inputs": [{**inputs[0], "data": row}]}  # type: ignore[index]
+    preview = Load(
+        d.gateway.url, healthy, INFER, headers={PREVIEW_HEADER: "true"}, pause_s=0.02
+    ).start()
+    try:
+        rollout_id = d.start(PICKY_BLUEGREEN, "picky-bluegreen")
+        assert d.wait(rollout_id, {"Succeeded", "RolledBack", "Paused"}, 90) == "RolledBack"
+    finally:
+        preview.stop()
+    switched = d.moved_at(rollout_id, "PostPromotion")  # it did switch ...
+    back = d.moved_at(rollout_id, "RolledBack")  # ... and switched back by itself
+    assert back - switched < 20, back - switched
+    status = d.cli_json("rollout", "status", str(rollout_id))
+    assert "error-rate" in status["message"]
+    # The champion is restored, moved twice (to the candidate and back).
+    assert d.champion() == champion and d.promotions_to("7") == 1
+    wait_for(
+        lambda: {a.version for a in d.load.between(time.time() - 1, time.time())} == {champion},
+        timeout=10,
+    )
+    # The only failed requests were v7's own, in the post-promotion window.
+    failed = [a for a in d.load.between(switched - 1, time.time()) if a.status != 200]
+    assert failed and {a.version for a in failed} == {"7"}
 
 
 def test_bluegreen_preview_is_header_matched_then_switches(deployment: Deployment) -> None:
