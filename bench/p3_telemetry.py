@@ -63,7 +63,8 @@ def _setup() -> dict[str, Any]:
     profile = compute_profile(pd.DataFrame(x, columns=names))
     loaded = LoadedVersion("m", "1", session, session.signature, profile_to_json(profile), {})
     loaded.extra.update(version_helpers(loaded))  # what attach_with() adds: sketcher, roles
-    recorder = Recorder("bench")
+    # As a stock gateway (TURNOUT_SAMPLE_ROWS=20): a raw-row sample per bucket too.
+    recorder = Recorder("bench", sample_rows=20)
     recorder.register("m", "1", loaded.extra.get("sketcher"), loaded.extra.get("output_name"))
     live = (rng.normal(0.1, 1.1, (1000, N_FEATURES)) * scales).astype(np.float32)
     feeds = [{"input": live[i : i + 1]} for i in range(len(live))]

@@ -36,6 +36,10 @@ def _scalar(v: Any) -> Any:
     return f if math.isfinite(f) else None
 
 
+def _as_list(row: Any) -> list[Any]:
+    return row.tolist() if hasattr(row, "tolist") else list(row)
+
+
 class RowSample:
     """Reservoir of at most ``capacity`` rows (algorithm R); ``seen`` counts every offer."""
 
@@ -59,9 +63,18 @@ class RowSample:
         if j < self.capacity:
             self.rows[j] = list(row)
 
-    def offer_rows(self, rows: Iterable[Sequence[Any]]) -> None:
-        for row in rows.tolist() if hasattr(rows, "tolist") else rows:
-            self.offer(row)
+    def offer_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Many rows (a 2-D array or a sequence of rows); only kept rows are converted."""
+        kept = self.rows
+        capacity = self.capacity
+        for i in range(len(rows)):
+            self.seen += 1
+            if len(kept) < capacity:
+                kept.append(_as_list(rows[i]))
+                continue
+            j = int(self._random() * self.seen)
+            if j < capacity:
+                kept[j] = _as_list(rows[i])
 
     def to_dict(self, columns: Sequence[str]) -> dict[str, Any]:
         return {
