@@ -42,10 +42,10 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
-from monitors.binning import bin_index  # noqa: E402
-from monitors.check import OTHER, check_frames, evaluate_window  # noqa: E402
+from monitors.check import check_frames, evaluate_window  # noqa: E402
 from monitors.policy import AlertState, _calibrate_cached  # noqa: E402
 from monitors.profile import compute_profile  # noqa: E402
+from monitors.shifts import Shift, category_move, mean_shift, scale  # noqa: E402
 
 CATS = ["a", "b", "c", "d"]
 NUMERIC = [
@@ -133,31 +133,13 @@ def evidently_check(
 
 
 def _sketch_of(profile: Any, window: pd.DataFrame) -> dict[str, Any]:
-    """The merged input sketch of a window, as the gateway would have stored it."""
-    features: dict[str, Any] = {}
-    for fp in profile.features:
-        column = window[fp.name]
-        missing = int(column.isna().sum())
-        present = column.dropna()
-        if fp.kind == "numeric":
-            values = present.to_numpy(dtype=float)
-            counts = np.bincount(bin_index(fp.bins.edges, values), minlength=len(fp.bins.counts))
-            features[fp.name] = {
-                "kind": "numeric",
-                "counts": counts.tolist(),
-                "missing": missing,
-                "below": int((values < fp.min).sum()),
-                "above": int((values > fp.max).sum()),
-            }
-        else:
-            top = {c.value for c in fp.categories or []}
-            keys = pd.Series([str(v) if str(v) in top else OTHER for v in present])
-            features[fp.name] = {
-                "kind": "categorical",
-                "counts": {str(k): int(n) for k, n in keys.value_counts().items()},
-                "missing": missing,
-            }
-    return {"v": 1, "rows": len(window), "skipped": 0, "features": features}
+    """The merged input sketch of a window, made by the gateway's own sketcher."""
+    from router.telemetry import InputSketcher
+
+    names = [f.name for f in profile.features]
+    sketcher = InputSketcher.from_profile(profile, names)
+    sketcher.observe_rows(window[names])
+    return dict(sketcher.to_dict())
 
 
 def _median_time(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
@@ -226,40 +208,12 @@ def speed(seed: int, quick: bool) -> dict[str, Any]:
 # --- quality --------------------------------------------------------------------------
 
 
-Shift = Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]
-
-
 @dataclass(frozen=True)
 class Scenario:
     data: str
     name: str
     column: str | None
     shift: Shift | None
-
-
-def _mean(column: str, sd: float, amount: float) -> Shift:
-    def apply(w: pd.DataFrame, _: np.random.Generator) -> pd.DataFrame:
-        w[column] = w[column] + amount * sd
-        return w
-
-    return apply
-
-
-def _scale(column: str, center: float, factor: float) -> Shift:
-    def apply(w: pd.DataFrame, _: np.random.Generator) -> pd.DataFrame:
-        w[column] = center + (w[column] - center) * factor
-        return w
-
-    return apply
-
-
-def _move(column: str, share: float) -> Shift:
-    def apply(w: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        moved = (w[column] == "a") & (rng.random(len(w)) < share / 0.4)
-        w.loc[moved, column] = "d"
-        return w
-
-    return apply
 
 
 def _bundled() -> dict[str, pd.DataFrame]:
@@ -279,15 +233,15 @@ def _bundled() -> dict[str, pd.DataFrame]:
 def scenarios(bundled: dict[str, pd.DataFrame]) -> list[Scenario]:
     out = [
         Scenario("synthetic", "no shift", None, None),
-        Scenario("synthetic", "mean +0.1 sd", "norm2", _mean("norm2", 3.0, 0.1)),
-        Scenario("synthetic", "mean +0.2 sd", "norm2", _mean("norm2", 3.0, 0.2)),
-        Scenario("synthetic", "mean +0.5 sd", "norm2", _mean("norm2", 3.0, 0.5)),
+        Scenario("synthetic", "mean +0.1 sd", "norm2", mean_shift("norm2", 3.0, 0.1)),
+        Scenario("synthetic", "mean +0.2 sd", "norm2", mean_shift("norm2", 3.0, 0.2)),
+        Scenario("synthetic", "mean +0.5 sd", "norm2", mean_shift("norm2", 3.0, 0.5)),
         # lognormal(0, 0.8): sd = sqrt((e^0.64 - 1) e^0.64) = 1.303
-        Scenario("synthetic", "mean +0.1 sd (lognormal)", "logn1", _mean("logn1", 1.303, 0.1)),
-        Scenario("synthetic", "sd x1.1", "norm1", _scale("norm1", 10.0, 1.1)),
-        Scenario("synthetic", "sd x1.2", "norm1", _scale("norm1", 10.0, 1.2)),
-        Scenario("synthetic", "2 points a->d", "cat1", _move("cat1", 0.02)),
-        Scenario("synthetic", "5 points a->d", "cat1", _move("cat1", 0.05)),
+        Scenario("synthetic", "mean +0.1 sd (lognormal)", "logn1", mean_shift("logn1", 1.303, 0.1)),
+        Scenario("synthetic", "sd x1.1", "norm1", scale("norm1", 10.0, 1.1)),
+        Scenario("synthetic", "sd x1.2", "norm1", scale("norm1", 10.0, 1.2)),
+        Scenario("synthetic", "2 points a->d", "cat1", category_move("cat1", 0.02)),
+        Scenario("synthetic", "5 points a->d", "cat1", category_move("cat1", 0.05)),
     ]
     for data, frame in bundled.items():
         stds = frame.std()
@@ -295,7 +249,7 @@ def scenarios(bundled: dict[str, pd.DataFrame]) -> list[Scenario]:
         sd = float(stds[column])
         out.append(Scenario(data, "no shift", None, None))
         for amount in (0.1, 0.3, 0.5):
-            out.append(Scenario(data, f"mean +{amount} sd", column, _mean(column, sd, amount)))
+            out.append(Scenario(data, f"mean +{amount} sd", column, mean_shift(column, sd, amount)))
     return out
 
 

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from monitors.check import (
-    OTHER,
     check_frames,
     evaluate_window,
     exit_code,
@@ -184,36 +183,14 @@ def test_bool_columns_are_categorical_and_forced_categoricals_work() -> None:
 
 
 def _sketch(profile_frame: pd.DataFrame, window: pd.DataFrame, n_bins: int = 10) -> dict[str, Any]:
-    """The stored sketch shape, built the way the gateway bins values."""
-    from monitors.binning import bin_index
+    """The stored sketch of a window, made by the gateway's own sketcher."""
+    from router.telemetry import InputSketcher
 
     profile = compute_profile(profile_frame, n_bins=n_bins)
-    features: dict[str, dict[str, Any]] = {}
-    for fp in profile.features:
-        column = window[fp.name]
-        missing = int(column.isna().sum())
-        present = column.dropna()
-        if fp.kind == "numeric":
-            assert fp.bins is not None and fp.min is not None and fp.max is not None
-            values = present.to_numpy(dtype=float)
-            idx = bin_index(fp.bins.edges, values)
-            counts = np.bincount(idx, minlength=len(fp.bins.counts)).tolist()
-            features[fp.name] = {
-                "kind": "numeric",
-                "counts": counts,
-                "missing": missing,
-                "below": int((values < fp.min).sum()),
-                "above": int((values > fp.max).sum()),
-            }
-        else:
-            top = {c.value for c in fp.categories or []}
-            keys = pd.Series([str(v) if str(v) in top else OTHER for v in present])
-            features[fp.name] = {
-                "kind": "categorical",
-                "counts": {str(k): int(n) for k, n in keys.value_counts().items()},
-                "missing": missing,
-            }
-    return {"v": 1, "rows": len(window), "skipped": 0, "features": features}
+    names = [f.name for f in profile.features]
+    sketcher = InputSketcher.from_profile(profile, names)
+    sketcher.observe_rows(window[names])
+    return sketcher.to_dict()
 
 
 def test_window_verdict_agrees_with_the_offline_check() -> None:

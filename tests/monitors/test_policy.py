@@ -32,6 +32,7 @@ from monitors.policy import (
     evaluate,
     evaluate_feature,
 )
+from monitors.shifts import Shift, category_move, mean_shift, scale
 
 CATS = ["a", "b", "c", "d"]
 
@@ -318,42 +319,15 @@ def test_undrifted_10k_windows_rarely_warn_and_never_alert(reference: pd.DataFra
 
 # --- simulation: planted shifts -------------------------------------------------------
 
-Shift = Callable[[pd.DataFrame, np.random.Generator], pd.DataFrame]
-
-
-def _mean_shift(column: str, sd: float, amount: float) -> Shift:
-    def apply(w: pd.DataFrame, _: np.random.Generator) -> pd.DataFrame:
-        w[column] = w[column] + amount * sd
-        return w
-
-    return apply
-
-
-def _scale(column: str, center: float, factor: float) -> Shift:
-    def apply(w: pd.DataFrame, _: np.random.Generator) -> pd.DataFrame:
-        w[column] = center + (w[column] - center) * factor
-        return w
-
-    return apply
-
-
-def _category_move(column: str, share: float) -> Shift:
-    def apply(w: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        moved = (w[column] == "a") & (rng.random(len(w)) < share / 0.4)
-        w.loc[moved, column] = "d"
-        return w
-
-    return apply
-
 
 @pytest.mark.parametrize(
     ("name", "shift", "column"),
     [
-        ("mean +0.1 sd", _mean_shift("norm2", 3.0, 0.1), "norm2"),
-        ("mean +0.3 sd", _mean_shift("expo1", 2.0, 0.3), "expo1"),
-        ("mean +0.5 sd", _mean_shift("pois", 3**0.5, 0.5), "pois"),
-        ("sd x1.1", _scale("norm1", 10.0, 1.1), "norm1"),
-        ("5 points from a to d", _category_move("cat1", 0.05), "cat1"),
+        ("mean +0.1 sd", mean_shift("norm2", 3.0, 0.1), "norm2"),
+        ("mean +0.3 sd", mean_shift("expo1", 2.0, 0.3), "expo1"),
+        ("mean +0.5 sd", mean_shift("pois", 3**0.5, 0.5), "pois"),
+        ("sd x1.1", scale("norm1", 10.0, 1.1), "norm1"),
+        ("5 points from a to d", category_move("cat1", 0.05), "cat1"),
     ],
 )
 def test_planted_shifts_in_synthetic_data_are_detected(
