@@ -40,8 +40,13 @@ def test_demo_plays_its_three_scenes_headless(tmp_path: Path) -> None:
     trigger = result["retraining_trigger"]
     assert trigger["kind"] == "drift" and trigger["model"] == "breast-cancer"
     assert trigger["version"] == "2"
-    drifted = {f["feature"] for f in trigger["features"]}
-    assert drifted and drifted <= {"mean radius", "mean perimeter", "mean area", "worst radius"}
+    # The pushed features lead (most drifted first). The demo's traffic is the held-out
+    # split, whose rows differ a little from the training split by chance, so another
+    # feature may drift too, far behind them.
+    pushed = {"mean radius", "mean perimeter", "mean area", "worst radius"}
+    features = trigger["features"]
+    assert features and features[0]["feature"] in pushed, features
+    assert len(pushed & {f["feature"] for f in features}) >= 3, features
     # Everything lives under the state directory: no ./mlruns.
     assert (state / "mlflow.db").is_file() and (state / "turnout.db").is_file()
     shown = _turnout(state, "models", "show", "breast-cancer", "@champion", "--json")
