@@ -45,9 +45,8 @@ sys.path.insert(0, str(ROOT))
 from monitors.check import check_frames, evaluate_window  # noqa: E402
 from monitors.policy import AlertState, _calibrate_cached  # noqa: E402
 from monitors.profile import compute_profile  # noqa: E402
-from monitors.shifts import Shift, category_move, mean_shift, scale  # noqa: E402
+from monitors.shifts import Shift, category_move, mean_shift, scale, synthetic  # noqa: E402
 
-CATS = ["a", "b", "c", "d"]
 NUMERIC = [
     *(f"norm{i}" for i in range(5)),
     *(f"logn{i}" for i in range(3)),
@@ -66,30 +65,6 @@ CATEGORICAL = ["cat0", "cat1", "cat2", "bool"]
 def say(*parts: object) -> None:
     sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
     sys.stdout.flush()
-
-
-def synthetic(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """20 features: normal, lognormal, exponential, uniform, Poisson, small integers,
-    a 0/1 flag, a column with 5% missing, Student t(3), three categoricals, a bool."""
-    d: dict[str, Any] = {}
-    for i in range(5):
-        d[f"norm{i}"] = rng.normal(10 * i, 1 + i, n)
-    for i in range(3):
-        d[f"logn{i}"] = rng.lognormal(0, 0.5 + 0.3 * i, n)
-    for i in range(2):
-        d[f"expo{i}"] = rng.exponential(1 + i, n)
-    d["unif"] = rng.uniform(-1, 1, n)
-    d["pois"] = rng.poisson(3, n).astype(np.int64)
-    d["small"] = rng.integers(0, 4, n)
-    d["flag"] = (rng.random(n) < 0.3).astype(np.int64)
-    gappy = rng.normal(size=n)
-    gappy[rng.random(n) < 0.05] = np.nan
-    d["gappy"] = gappy
-    d["heavy"] = rng.standard_t(3, n)
-    for i in range(3):
-        d[f"cat{i}"] = rng.choice(CATS, n, p=[0.4, 0.3, 0.2, 0.1])
-    d["bool"] = rng.random(n) < 0.6
-    return pd.DataFrame(d)
 
 
 # --- Evidently ------------------------------------------------------------------------

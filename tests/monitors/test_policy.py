@@ -32,33 +32,7 @@ from monitors.policy import (
     evaluate,
     evaluate_feature,
 )
-from monitors.shifts import Shift, category_move, mean_shift, scale
-
-CATS = ["a", "b", "c", "d"]
-
-
-def synthetic(n: int, rng: np.random.Generator) -> pd.DataFrame:
-    """20 features of assorted shapes: normal, skewed, heavy-tailed, discrete, gappy,
-    flags and categories."""
-    d: dict[str, object] = {}
-    for i in range(5):
-        d[f"norm{i}"] = rng.normal(10 * i, 1 + i, n)
-    for i in range(3):
-        d[f"logn{i}"] = rng.lognormal(0, 0.5 + 0.3 * i, n)
-    for i in range(2):
-        d[f"expo{i}"] = rng.exponential(1 + i, n)
-    d["unif"] = rng.uniform(-1, 1, n)
-    d["pois"] = rng.poisson(3, n).astype(np.int64)
-    d["small"] = rng.integers(0, 4, n)
-    d["flag"] = (rng.random(n) < 0.3).astype(np.int64)
-    gappy = rng.normal(size=n)
-    gappy[rng.random(n) < 0.05] = np.nan
-    d["gappy"] = gappy
-    d["heavy"] = rng.standard_t(3, n)
-    for i in range(3):
-        d[f"cat{i}"] = rng.choice(CATS, n, p=[0.4, 0.3, 0.2, 0.1])
-    d["bool"] = rng.random(n) < 0.6
-    return pd.DataFrame(d)
+from monitors.shifts import Shift, category_move, mean_shift, scale, synthetic
 
 
 @pytest.fixture(scope="module")
