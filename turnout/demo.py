@@ -259,6 +259,7 @@ def _server(settings: Settings, port: int) -> Iterator[str]:
 
     import uvicorn
 
+    from router.api.protocol import GatewayHttpProtocol
     from turnout.serve import build_gateway
 
     if port == 0:
@@ -267,7 +268,13 @@ def _server(settings: Settings, port: int) -> Iterator[str]:
             port = int(probe.getsockname()[1])
     process = build_gateway(settings)
     config = uvicorn.Config(
-        process.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        process.app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=GatewayHttpProtocol,
+        access_log=False,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="demo-server", daemon=True)

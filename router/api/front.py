@@ -154,8 +154,38 @@ class InferenceFront:
         cookies: Mapping[str, str],
         read: BodyReader,
     ) -> Reply:
-        """`POST /v2/models/{model}[/versions/{version}]/infer`."""
+        """`POST /v2/models/{model}[/versions/{version}]/infer`, body read from ``read``."""
         started = time.perf_counter()
+        body, unreadable = await _read_or_refuse(read)
+        return self.answer_infer(model, version, headers, cookies, body, started, unreadable)
+
+    async def invocations(
+        self,
+        model: str | None,
+        headers: Mapping[str, str],
+        cookies: Mapping[str, str],
+        read: BodyReader,
+    ) -> Reply:
+        """`POST /invocations` and `POST /models/{model}/invocations`, body from ``read``."""
+        started = time.perf_counter()
+        body, unreadable = await _read_or_refuse(read)
+        return self.answer_invocations(model, headers, cookies, body, started, unreadable)
+
+    def answer_infer(
+        self,
+        model: str,
+        version: str | None,
+        headers: Mapping[str, str],
+        cookies: Mapping[str, str],
+        body: bytes,
+        started: float,
+        unreadable: ProtocolError | None = None,
+    ) -> Reply:
+        """The answer to an OIP infer request whose whole body is ``body``.
+
+        ``unreadable`` is why the body could not be taken (over the size limit); it is
+        answered after the token check, like any other protocol error.
+        """
         ctx = self.ctx
         gateway = ctx.gateway
         request_id = headers.get(REQUEST_ID_HEADER) or new_request_id()
@@ -164,7 +194,8 @@ class InferenceFront:
         if refused is not None:
             return _error(encode_error(refused), 401, None, request_id)
         try:
-            body = await read()
+            if unreadable is not None:
+                raise unreadable
             target = gateway.route(model, version, headers, cookies, _body_doc(ctx, model, body))
             loaded = target.primary
             try:
@@ -198,15 +229,16 @@ class InferenceFront:
             return _error(encode_error(f"model failed: {exc}"), 500, target, request_id)
         return _answer(ctx, target, payload, decoded.feeds, outputs, request_id)
 
-    async def invocations(
+    def answer_invocations(
         self,
         model: str | None,
         headers: Mapping[str, str],
         cookies: Mapping[str, str],
-        read: BodyReader,
+        body: bytes,
+        started: float,
+        unreadable: ProtocolError | None = None,
     ) -> Reply:
-        """`POST /invocations` and `POST /models/{model}/invocations`."""
-        started = time.perf_counter()
+        """The answer to an MLflow scoring request whose whole body is ``body``."""
         ctx = self.ctx
         gateway = ctx.gateway
         request_id = headers.get(REQUEST_ID_HEADER) or new_request_id()
@@ -215,8 +247,9 @@ class InferenceFront:
         if refused is not None:
             return _error(encode_error_mlflow(refused, "UNAUTHENTICATED"), 401, None, request_id)
         try:
+            if unreadable is not None:
+                raise unreadable
             name = model if model is not None else self._default_model()
-            body = await read()
             target = gateway.route(name, None, headers, cookies, _body_doc(ctx, name, body))
             loaded = target.primary
             try:
@@ -281,6 +314,14 @@ async def read_body(receive: Receive, declared: str | None, limit: int) -> bytes
         parts.append(chunk)
         if not message.get("more_body", False):
             return b"".join(parts)
+
+
+async def _read_or_refuse(read: BodyReader) -> tuple[bytes, ProtocolError | None]:
+    # _Disconnected passes through: nobody is left to answer.
+    try:
+        return await read(), None
+    except ProtocolError as exc:
+        return b"", exc
 
 
 def header_value(text: str) -> bytes:

@@ -36,6 +36,8 @@ def serve(
     """Serve every model's live versions over Open Inference Protocol v2 and MLflow scoring."""
     import uvicorn
 
+    from router.api.protocol import GatewayHttpProtocol
+
     svc = services()
     _ = svc.engine  # upgrade the control DB once here, not racily in every worker
     svc.registry.check_reachable()
@@ -57,7 +59,7 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,
         log_level=log_level,
         access_log=False,
     )
