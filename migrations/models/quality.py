@@ -27,7 +27,6 @@ class Prediction(Base):
     __table_args__ = (
         UniqueConstraint("request_id", "row_index", "version"),
         Index("ix_predictions_model_name_at", "model_name", "at"),
-        Index("ix_predictions_request_id", "request_id"),
     )
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

@@ -31,7 +31,7 @@ def _tables(engine: Engine) -> set[str]:
 
 
 def test_head_is_the_newest_revision() -> None:
-    assert head() == "0005"
+    assert head() == "0006"
 
 
 def test_upgrade_to_head_makes_current_head(engine: Engine) -> None:

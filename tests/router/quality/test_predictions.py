@@ -323,6 +323,23 @@ def _count(session: Session, *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(Prediction).where(*where)) or 0
 
 
+def test_a_batch_over_several_insert_statements_counts_only_new_rows(
+    sessions: sessionmaker[Session],
+) -> None:
+    from router.quality import predictions as module
+
+    size = module._SQLITE_CHUNK * 2 + 7  # three multi-row statements on SQLite
+    stored = [_record(f"old{i}") for i in range(0, size, 3)]
+    with sessions.begin() as s:
+        assert write_predictions(s, stored) == len(stored)
+    batch = [_record(f"old{i}") for i in range(size)]  # every third is stored already
+    with sessions.begin() as s:
+        assert write_predictions(s, batch) == size - len(stored)
+    with sessions() as s:
+        assert _count(s) == size
+        assert _count(s, Prediction.request_id == f"old{size - 1}") == 1
+
+
 def test_write_inserts_and_ignores_rows_already_stored(
     sessions: sessionmaker[Session],
 ) -> None:
