@@ -2,7 +2,7 @@
 
 Benchmark-only: the project has no switch for these, so this launcher patches the
 running process and then starts uvicorn exactly as ``turnout serve`` does (uvloop,
-httptools, one worker, access log off). Settings come from ``TURNOUT_*`` variables.
+turnout's httptools protocol, one worker, access log off). Settings come from ``TURNOUT_*`` variables.
 
 --patch none          the stock gateway, through this launcher (the baseline)
 --patch no-telemetry  ``Recorder.record`` is a no-op and no input row is sketched
@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--patch", choices=["none", "no-telemetry", "no-sketch"], default="none")
     args = parser.parse_args()
     _patch(args.patch)
+    from router.api.protocol import GatewayHttpProtocol
+
     uvicorn.run(
         "turnout.serve:create_gateway_app",
         factory=True,
@@ -46,7 +48,7 @@ def main() -> None:
         port=args.port,
         workers=1,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,
         log_level="warning",
         access_log=False,
     )

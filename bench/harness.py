@@ -485,7 +485,8 @@ def spawn_gateway(
     default_model: str = "bc",
     env: dict[str, str] | None = None,
 ) -> Server:
-    """`turnout serve --port N --default-model M` (uvloop, httptools, 1 worker, no access log)."""
+    """`turnout serve --port N --default-model M` (uvloop, turnout's httptools protocol,
+    1 worker, no access log)."""
     port = free_port()
     cmd = [
         str(BIN / "turnout"),

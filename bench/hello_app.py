@@ -1,7 +1,9 @@
 """The P1 anchor: FastAPI hello-world on the gateway's server settings.
 
 uvicorn with uvloop and httptools, one worker, access log off, log level warning: the
-same settings ``turnout serve`` uses (turnout/cli/serve.py).
+same settings ``turnout serve`` uses (turnout/cli/serve.py), on uvicorn's stock
+httptools protocol, where ``turnout serve`` runs its subclass of it
+(router/api/protocol.py) that answers inference requests inside the parser.
 
 - ``GET /hello``: FastAPI's tutorial endpoint, returns ``{"message": "Hello World"}``.
 - ``POST /hello``: the same, after reading the request body (a body the size of an
