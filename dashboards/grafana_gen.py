@@ -3,8 +3,8 @@
 ``python -m dashboards.grafana_gen`` rewrites ``rollout.json`` and ``drift.json``;
 ``--check`` only compares and exits 1 when a committed file differs from what the
 names give. Every PromQL expression is built from the constants in
-``router.telemetry.names`` (gateway, drift) and ``dashboards.metric_names`` (alerts), so
-renaming a metric changes the dashboards in the same commit or fails the test.
+``router.telemetry.names`` (gateway, drift, alerts), so renaming a metric changes the
+dashboards in the same commit or fails the test.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
-from dashboards import metric_names as dm
 from router.telemetry import names as tm
 
 __all__ = ["GRAFANA_DIR", "dashboards", "main", "render"]
@@ -248,28 +247,39 @@ def _drift() -> dict[str, Any]:
             unit="none",
         ),
         _row("Alerts"),
+        # Stored alerts and pending deliveries are facts of the control DB: every
+        # process running the delivery worker shows the same numbers, so they are
+        # aggregated across processes with max (sum would count them once per process).
+        # Failed attempts are counted by each process: those add up.
         _timeseries(
             "Alerts raised",
             [
                 (
-                    f"sum by ({dm.LABEL_KIND}, {dm.LABEL_SEVERITY}) "
-                    f"(increase({dm.ALERTS_TOTAL}{{{_MODEL}}}{_RATE}))",
+                    f"sum by ({tm.LABEL_KIND}, {tm.LABEL_SEVERITY}) "
+                    f"(max by ({tm.LABEL_MODEL}, {tm.LABEL_KIND}, {tm.LABEL_SEVERITY}) "
+                    f"(increase({tm.ALERTS_TOTAL}{{{_MODEL}}}{_RATE})))",
                     "{{kind}} {{severity}}",
                 )
             ],
             unit="none",
+            description="Alerts stored in the outbox (repeats inside a cooldown not "
+            "included), all processes on the control DB.",
         ),
         _timeseries(
             "Deliveries pending and failing",
             [
-                (f"sum by ({dm.LABEL_SINK}) ({dm.ALERT_DELIVERIES_PENDING})", "{{sink}} pending"),
                 (
-                    f"sum by ({dm.LABEL_SINK}) (rate({dm.ALERT_DELIVERY_FAILURES_TOTAL}{_RATE}))",
+                    f"max by ({tm.LABEL_SINK}) ({tm.ALERT_DELIVERIES_PENDING})",
+                    "{{sink}} pending",
+                ),
+                (
+                    f"sum by ({tm.LABEL_SINK}) (rate({tm.ALERT_DELIVERY_FAILURES_TOTAL}{_RATE}))",
                     "{{sink}} failures/s",
                 ),
             ],
             unit="none",
-            description="Pending deliveries are retried until the receiver acknowledges.",
+            description="Pending deliveries are retried until the receiver acknowledges; "
+            "failures/s counts failed attempts, every process added.",
         ),
     ]
     return _dashboard(

@@ -1,13 +1,20 @@
-"""Alert metric names the Grafana drift dashboard reads.
+"""The alert metric names, re-exported from ``router.telemetry.names`` (kept for imports).
 
-The drift gauges are declared with the gateway's metrics in ``router.telemetry.names``
-(the process running the drift monitor renders them on ``/metrics``). The alert names
-below are not exported by any process yet: their panels stay empty until they are.
+Every metric name, the alert ones included, is declared once in
+``router.telemetry.names``; the process running the alert delivery worker (``turnout
+serve`` with role ``all``) renders them on ``/metrics``. New code imports them from there.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from router.telemetry.names import (
+    ALERT_DELIVERIES_PENDING,
+    ALERT_DELIVERY_FAILURES_TOTAL,
+    ALERTS_TOTAL,
+    LABEL_KIND,
+    LABEL_SEVERITY,
+    LABEL_SINK,
+)
 
 __all__ = [
     "ALERTS_TOTAL",
@@ -17,14 +24,3 @@ __all__ = [
     "LABEL_SEVERITY",
     "LABEL_SINK",
 ]
-
-LABEL_KIND: Final = "kind"  # an alert's kind: drift, data_quality, rollout_rollback, ...
-LABEL_SEVERITY: Final = "severity"  # info, warn, critical
-LABEL_SINK: Final = "sink"  # an alert sink's name from the alerts config
-
-# counter {model, kind, severity}: alerts stored in the outbox (repeats not included).
-ALERTS_TOTAL: Final = "turnout_alerts_total"
-# gauge {sink}: deliveries waiting for a (re)try.
-ALERT_DELIVERIES_PENDING: Final = "turnout_alert_deliveries_pending"
-# counter {sink}: delivery attempts that failed (the receiver was down or said no).
-ALERT_DELIVERY_FAILURES_TOTAL: Final = "turnout_alert_delivery_failures_total"

@@ -48,8 +48,16 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
-def build_alert_worker(services: Services) -> DeliveryWorker:
-    """The delivery worker for `turnout serve` (start()/stop()) and `turnout alerts deliver`."""
+# How often the worker of `turnout serve` re-reads the outbox counts for /metrics.
+ALERT_METRICS_EVERY_S = 5.0
+
+
+def build_alert_worker(services: Services, *, metrics: bool = False) -> DeliveryWorker:
+    """The delivery worker for `turnout serve` (start()/stop()) and `turnout alerts deliver`.
+
+    With `metrics` (`turnout serve`) its loop also refreshes the outbox counts that
+    `worker.samples()` renders on /metrics, every `ALERT_METRICS_EVERY_S` at most.
+    """
     from monitors.alerts import DeliveryWorker
 
     settings = services.settings
@@ -59,4 +67,5 @@ def build_alert_worker(services: Services) -> DeliveryWorker:
         retry_policy(settings),
         interval_s=settings.alerts_poll_s,
         retention_s=settings.alerts_retention_days * 86400.0,
+        metrics_every_s=ALERT_METRICS_EVERY_S if metrics else None,
     )

@@ -20,6 +20,7 @@ from turnout.services import Services
 from turnout.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from monitors.alerts import DeliveryWorker
     from router.controller.controller import Controller
 
 
@@ -28,6 +29,8 @@ class GatewayProcess:
     app: FastAPI
     services: Services
     context: object  # router.api.context.GatewayContext
+    # Role "all": the alert delivery worker (its samples are on /metrics); else None.
+    alert_worker: DeliveryWorker | None = None
 
 
 def build_gateway(
@@ -91,9 +94,13 @@ def build_gateway(
     # Role "all" also runs the drift monitor and the alert delivery worker (each leased
     # or claim-safe, so several `turnout serve` processes share the work).
     monitor = build_monitor(services) if with_controller else None
-    alert_worker = build_alert_worker(services) if with_controller else None
+    alert_worker = build_alert_worker(services, metrics=True) if with_controller else None
     if monitor is not None:
         context.extra_samples.append(monitor.samples)
+    if alert_worker is not None:
+        # Outbox counts cached by the worker's loop, and its failed attempts: a scrape
+        # never queries the DB.
+        context.extra_samples.append(alert_worker.samples)
     from router.controller.ops import ControlOps
 
     context.ops = ControlOps(
@@ -121,7 +128,7 @@ def build_gateway(
 
     app = create_app(context, lifespan=lifespan)
     mount_dashboard(app, services)
-    return GatewayProcess(app=app, services=services, context=context)
+    return GatewayProcess(app=app, services=services, context=context, alert_worker=alert_worker)
 
 
 def mount_dashboard(app: FastAPI, services: Services) -> None:

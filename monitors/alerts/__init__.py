@@ -15,6 +15,7 @@ from monitors.alerts.errors import (
     InvalidAlertFilter,
     UnknownSink,
 )
+from monitors.alerts.metrics import AlertMetrics
 from monitors.alerts.outbox import (
     Raised,
     ack_alert,
@@ -64,6 +65,7 @@ __all__ = [
     "AlertConfigError",
     "AlertError",
     "AlertKind",
+    "AlertMetrics",
     "AlertNotFound",
     "AlertRead",
     "AlertSink",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, and_, delete, exists, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from migrations.coltypes import utcnow
@@ -40,6 +40,7 @@ __all__ = [
     "DueDelivery",
     "Raised",
     "ack_alert",
+    "alert_counts",
     "claim",
     "due_deliveries",
     "get_alert",
@@ -47,6 +48,7 @@ __all__ = [
     "list_alerts",
     "mark_delivered",
     "mark_failed_attempt",
+    "pending_counts",
     "pending_for",
     "purge",
     "raise_alert",
@@ -315,6 +317,34 @@ def mark_failed_attempt(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+
+
+# -- counts for /metrics ----------------------------------------------------------------
+
+
+def alert_counts(
+    session: Session, *, since: datetime | None = None, before: datetime | None = None
+) -> dict[tuple[str, str, str], int]:
+    """Stored alerts by (model, kind, severity), created in [since, before) (either
+    bound optional). Repeats inside a cooldown are not rows, so they are not counted."""
+    query = select(Alert.model_name, Alert.kind, Alert.severity, func.count()).group_by(
+        Alert.model_name, Alert.kind, Alert.severity
+    )
+    if since is not None:
+        query = query.where(Alert.created_at >= since)
+    if before is not None:
+        query = query.where(Alert.created_at < before)
+    return {(r[0], r[1], r[2]): int(r[3]) for r in session.execute(query).all()}
+
+
+def pending_counts(session: Session) -> dict[str, int]:
+    """Deliveries still `pending` (due now, backing off, or claimed mid-send) by sink."""
+    rows = session.execute(
+        select(AlertDelivery.sink, func.count())
+        .where(AlertDelivery.status == PENDING)
+        .group_by(AlertDelivery.sink)
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
 
 
 # -- helpers --------------------------------------------------------------------------

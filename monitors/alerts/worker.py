@@ -4,6 +4,12 @@ Every piece of state lives in the control DB, so a new worker (after a restart, 
 second one beside it) picks up exactly where the last left off. Contract: each sink
 receives each alert at least once; the alert id is stable, so a receiver deduplicates
 the rare repeat (a worker that died after sending but before recording it).
+
+For ``/metrics`` (``samples()``, ``monitors.alerts.metrics``): the worker counts its
+failed attempts as it makes them, and its loop re-reads the outbox counts (alerts
+stored, deliveries pending) every ``metrics_every_s``, after a pass; a scrape only reads
+what the last refresh kept. A refresh that fails (the DB is down) is logged and the
+last values stay.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from migrations.coltypes import utcnow
 from monitors.alerts.errors import DeliveryError
+from monitors.alerts.metrics import DEFAULT_SETTLE_S, AlertMetrics
 from monitors.alerts.outbox import (
     DueDelivery,
     claim,
@@ -29,6 +37,7 @@ from monitors.alerts.outbox import (
     purge,
 )
 from monitors.alerts.sinks import AlertSink
+from router.telemetry import Sample
 
 __all__ = ["DeliveryWorker", "RetryPolicy", "WorkerReport"]
 
@@ -81,6 +90,10 @@ class WorkerReport:
 class DeliveryWorker:
     """Sends what the outbox holds. `run_once()` is one pass; `start()`/`stop()` run
     passes on a background thread every `interval_s` (at once again after a full batch).
+
+    With `metrics_every_s` the loop also refreshes the outbox counts for `samples()`
+    at most that often (None: only `refresh_metrics()` does, as `turnout alerts
+    deliver` needs no /metrics).
     """
 
     def __init__(
@@ -94,6 +107,7 @@ class DeliveryWorker:
         retention_s: float | None = None,
         clock: Callable[[], datetime] = utcnow,
         rng: random.Random | None = None,
+        metrics_every_s: float | None = None,
     ) -> None:
         self.sessions = sessions
         self.sinks = sinks
@@ -106,6 +120,14 @@ class DeliveryWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_purge: datetime | None = None
+        self.metrics_every_s = metrics_every_s
+        # Alerts count as settled well before retention can purge them (see metrics.py).
+        settle_s = DEFAULT_SETTLE_S
+        if retention_s is not None:
+            settle_s = min(settle_s, retention_s / 4)
+        self.metrics = AlertMetrics(sinks, settle_s=settle_s)
+        self._metrics_due = 0.0  # time.monotonic() of the next loop refresh
+        self._metrics_failing = False
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -128,8 +150,44 @@ class DeliveryWorker:
                 busy = report.attempted >= self.batch
             except Exception:  # the DB went away, say: the outbox keeps it; try again
                 _log.exception("alert delivery pass failed")
+            self._maybe_refresh_metrics()
             if not busy:
                 self._stop.wait(self.interval_s)
+
+    # -- metrics ------------------------------------------------------------------------
+
+    def samples(self) -> list[Sample]:
+        """Prometheus samples of the outbox (``monitors.alerts.metrics``): what the last
+        refresh read, and this process's failed attempts. Never touches the DB."""
+        return self.metrics.samples()
+
+    def refresh_metrics(self) -> bool:
+        """Re-read the outbox counts; False (logged, last values kept) if the DB failed."""
+        try:
+            with self.sessions() as session:
+                self.metrics.refresh(session, self.clock())
+        except Exception as exc:
+            if not self._metrics_failing:  # once per outage, not once per pass
+                _log.warning(
+                    "alert metrics: reading the outbox failed, keeping the last values: %s: %s",
+                    type(exc).__name__,
+                    exc,
+                )
+            self._metrics_failing = True
+            return False
+        if self._metrics_failing:
+            _log.info("alert metrics: reading the outbox works again")
+        self._metrics_failing = False
+        return True
+
+    def _maybe_refresh_metrics(self) -> None:
+        if self.metrics_every_s is None:
+            return
+        now = time.monotonic()
+        if now < self._metrics_due:
+            return
+        self._metrics_due = now + self.metrics_every_s
+        self.refresh_metrics()
 
     # -- passes -------------------------------------------------------------------------
 
@@ -162,6 +220,8 @@ class DeliveryWorker:
                 return  # another worker has it
         attempt = due.attempts + 1
         error = self._send(due)
+        if error is not None:
+            self.metrics.failed_attempt(due.sink)
         done = self.clock()
         with self.sessions.begin() as session:
             if error is None:

@@ -61,6 +61,20 @@ Rendered by the process running the drift monitor (``turnout serve`` with role
     Drifting windows in a row, ending with the newest.
 ``turnout_drift_windows_total{model,version,verdict}`` (counter)
     Windows judged and stored by this process, by verdict.
+
+Rendered by the process running the alert delivery worker (``turnout serve`` with role
+``all``). The first two are facts of the control DB's outbox, read by the worker on its
+own loop (every process sharing the DB shows the same numbers: aggregate them across
+processes with ``max``); the third is counted by each process (``sum`` them):
+
+``turnout_alerts_total{model,kind,severity}`` (counter)
+    Alerts stored in the outbox; repeats inside a cooldown are not counted. Alerts
+    deleted by retention stay counted.
+``turnout_alert_deliveries_pending{sink}`` (gauge)
+    Deliveries waiting for a (re)try: status ``pending`` (due, backing off, or being
+    sent).
+``turnout_alert_delivery_failures_total{sink}`` (counter)
+    Delivery attempts by this process that failed (the receiver was down or said no).
 """
 
 from __future__ import annotations
@@ -83,16 +97,22 @@ __all__ = [
     "DRIFT_STREAK",
     "DRIFT_WINDOWS_TOTAL",
     "LABEL_FEATURE",
+    "LABEL_KIND",
     "LABEL_LEVEL",
     "LABEL_METHOD",
     "LABEL_VERDICT",
     "LEVEL_DRIFT",
     "LEVEL_WARN",
+    "ALERTS_TOTAL",
+    "ALERT_DELIVERIES_PENDING",
+    "ALERT_DELIVERY_FAILURES_TOTAL",
     "FLUSH_ERRORS_TOTAL",
     "FLUSH_DROPPED_TOTAL",
     "LABEL_MODEL",
     "LABEL_OUTCOME",
     "LABEL_PRIMARY_VERSION",
+    "LABEL_SEVERITY",
+    "LABEL_SINK",
     "LABEL_VERSION",
     "METRICS",
     "MODEL_LOADED",
@@ -158,6 +178,16 @@ DRIFT_DRIFTED_FEATURES: Final = "turnout_drift_drifted_features"
 DRIFT_SHARE: Final = "turnout_drift_share"
 DRIFT_STREAK: Final = "turnout_drift_streak"
 DRIFT_WINDOWS_TOTAL: Final = "turnout_drift_windows_total"
+
+# The alert outbox, rendered by the process that runs the delivery worker (turnout
+# serve, role all). Stored alerts and pending deliveries are read from the control DB
+# (the same in every process on it); failed attempts are counted per process.
+LABEL_KIND: Final = "kind"  # an alert's kind: drift, data_quality, rollout_rollback, ...
+LABEL_SEVERITY: Final = "severity"  # info, warn, critical
+LABEL_SINK: Final = "sink"  # an alert sink's name from the alerts config
+ALERTS_TOTAL: Final = "turnout_alerts_total"
+ALERT_DELIVERIES_PENDING: Final = "turnout_alert_deliveries_pending"
+ALERT_DELIVERY_FAILURES_TOTAL: Final = "turnout_alert_delivery_failures_total"
 
 MetricType = Literal["counter", "gauge", "histogram"]
 
@@ -290,6 +320,24 @@ METRICS: Final[dict[str, MetricSpec]] = {
             "counter",
             (*_MV, LABEL_VERDICT),
             "Drift windows judged and stored by this process, by verdict.",
+        ),
+        MetricSpec(
+            ALERTS_TOTAL,
+            "counter",
+            (LABEL_MODEL, LABEL_KIND, LABEL_SEVERITY),
+            "Alerts stored in the outbox of the control DB (repeats not included).",
+        ),
+        MetricSpec(
+            ALERT_DELIVERIES_PENDING,
+            "gauge",
+            (LABEL_SINK,),
+            "Alert deliveries in the control DB waiting for a (re)try.",
+        ),
+        MetricSpec(
+            ALERT_DELIVERY_FAILURES_TOTAL,
+            "counter",
+            (LABEL_SINK,),
+            "Alert delivery attempts by this process that failed.",
         ),
     )
 }
