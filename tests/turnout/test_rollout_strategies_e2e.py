@@ -461,7 +461,11 @@ def test_a_killed_controller_is_replaced_and_the_rollout_promotes_once(
 ) -> None:
     d = deployment
     assert d.promotions_to("4") == 0
-    rollout_id = d.start(CANARY, "canary")
+    # A longer step than CANARY's: the "no data" pause comes 2 steps after the step
+    # began, and the replacement gateway's start-up (slow on a loaded machine) counts.
+    spec = CANARY.replace("step_duration_s: 8", "step_duration_s: 14")
+    assert spec != CANARY
+    rollout_id = d.start(spec, "canary")
     wait_for(lambda: d.row(rollout_id).weight == 50, timeout=20, interval=0.25)
     wait_for(lambda: any(a.version == "4" for a in d.load.answers[-50:]), timeout=10)
     # SIGKILL mid-step: no clean shutdown, the controller lease stays taken.
