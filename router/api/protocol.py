@@ -10,8 +10,9 @@ the reply, which is written to the transport as one buffer. No task is created, 
 the event loop goes straight on to the next readable socket.
 
 Everything else goes the stock way, unchanged: other paths and methods, a request
-that expects ``100-continue``, one pipelined behind a request still in flight, a
-server with a root path, or an app that is not turnout's gateway.
+that expects ``100-continue``, one pipelined behind a request still in flight, one
+arriving while the client has stopped reading answers (the stock way waits for the
+socket to drain), a server with a root path, or an app that is not turnout's gateway.
 The answers are the same either way; ``tests/router/test_protocol.py`` checks both.
 """
 
@@ -142,6 +143,8 @@ class GatewayHttpProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if (cycle is not None and not cycle.response_complete) or self.pipeline:
             return None  # keep the order of pipelined answers: queue behind the stock way
+        if self.flow.write_paused:
+            return None  # the client is not reading: the stock way waits for the drain
         limit = self.limit_concurrency
         if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
             return None  # the stock way answers 503

@@ -335,3 +335,62 @@ def test_a_handler_crash_is_a_500_and_the_server_serves_on(
         assert c.response()[0] == 200
     finally:
         c.close()
+
+
+
+class _Transport(asyncio.Transport):
+    """An in-memory transport: what the protocol writes, and whether it was closed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:  # type: ignore[override]
+        self.written += bytes(data)
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 1), "peername": ("127.0.0.1", 2)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+def test_a_client_that_stopped_reading_is_answered_the_stock_way(
+    server: tuple[int, _Counting, Any], front: _Counting
+) -> None:
+    # While the transport is paused for writing (the client reads no answers), a new
+    # inference request goes the stock way, which waits for the drain before sending.
+    from uvicorn.server import ServerState
+
+    async def go() -> bytes:
+        config = uvicorn.Config(server[2], http=GatewayHttpProtocol, log_level="critical")
+        config.load()
+        protocol = GatewayHttpProtocol(config=config, server_state=ServerState(), app_state={})
+        transport = _Transport()
+        protocol.connection_made(transport)
+        protocol.data_received(_request("/v2/models/m/infer", OIP, x_request_id="a"))
+        assert front.direct_calls == 1 and front.asgi_calls == 0
+        protocol.pause_writing()
+        protocol.data_received(_request("/v2/models/m/infer", OIP, x_request_id="b"))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert front.asgi_calls == 1
+        assert transport.written.count(b"HTTP/1.1 200") == 1  # "b" waits for the drain
+        protocol.resume_writing()
+        for _ in range(50):
+            await asyncio.sleep(0)
+        return transport.written
+
+    written = asyncio.run(go())
+    assert written.count(b"HTTP/1.1 200") == 2
+    assert written.index(b"x-request-id: a") < written.index(b"x-request-id: b")
