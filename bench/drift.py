@@ -445,9 +445,10 @@ def main(argv: list[str] | None = None) -> int:
         "quality": quality_doc,
     }
     if args.only:
-        doc["sections_from_previous_run"] = {
-            "quality" if args.only == "speed" else "speed": previous.get("run_at")
-        }
+        kept = "quality" if args.only == "speed" else "speed"
+        # A section kept through several --only runs keeps the time it was measured.
+        measured = (previous.get("sections_from_previous_run") or {}).get(kept)
+        doc["sections_from_previous_run"] = {kept: measured or previous.get("run_at")}
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / f"{stem}.json").write_text(json.dumps(doc, indent=2, default=str) + "\n")
     text = markdown(doc)

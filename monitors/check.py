@@ -6,10 +6,10 @@ per-feature counts; every statistic and every verdict comes from ``monitors.stat
 ``monitors.policy``, so ``turnout drift check`` and the monitor judge alike.
 
 Offline, the reference table plays the profile: numeric columns are cut into
-``n_bins`` quantile bins of the reference (``monitors.binning``'s rule, so values
-outside the reference range count in the outer bins), categorical columns keep the
-reference's ``top_k`` categories plus one "other" cell, exactly as the gateway sketches
-live traffic.
+``n_bins`` quantile bins of the reference, or on their support grid when they take few
+distinct values (``monitors.binning.reference_edges``; values outside the reference
+range count in the outer bins), categorical columns keep the reference's ``top_k``
+categories plus one "other" cell, exactly as the gateway sketches live traffic.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from monitors.binning import quantile_edges
+from monitors.binning import (
+    MAX_SUPPORT_VALUES,
+    partitioned_quantile_edges,
+    reference_edges,
+    support_atoms,
+)
 from monitors.errors import (
     ColumnMismatch,
     DataMismatch,
@@ -101,21 +106,25 @@ def _sorted_counts(sorted_values: FloatArray, edges: FloatArray) -> FloatArray:
     return out
 
 
-def _text_counts(column: pd.Series) -> tuple[pd.Series, int]:
+def _text_counts(column: pd.Series) -> tuple[dict[str, int], int]:
     """Counts of ``str(value)`` of the present values, and the missing count."""
-    counts = column.value_counts(sort=False, dropna=True)
-    counts = counts[counts.to_numpy() > 0]
-    missing = int(column.size - counts.sum())
-    by_text = pd.Series(counts.to_numpy(dtype=np.int64), index=counts.index.astype(object).map(str))
-    if not by_text.index.is_unique:
-        by_text = by_text.groupby(level=0, sort=False).sum()
-    return by_text, missing
+    # factorize + bincount: the counts of value_counts(dropna=True) in one hashing pass.
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    present = codes[codes >= 0]
+    counts = np.bincount(present, minlength=len(uniques)).tolist()
+    by_text: dict[str, int] = {}
+    # Distinct values may share a text (0.0 and -0.0, 1 and "1"): their counts add up.
+    for value, n in zip(np.asarray(uniques, dtype=object).tolist(), counts, strict=True):
+        if n:
+            key = str(value)
+            by_text[key] = by_text.get(key, 0) + n
+    return by_text, int(column.size - present.size)
 
 
-def _top(counts: pd.Series, top_k: int) -> list[str]:
+def _top(counts: Mapping[str, int], top_k: int) -> list[str]:
     # The profile's order: count descending, ties by text.
-    ordered = sorted(counts.items(), key=lambda kv: (-int(kv[1]), str(kv[0])))
-    return [str(k) for k, _ in ordered[:top_k]]
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [k for k, _ in ordered[:top_k]]
 
 
 # --- offline: two tables --------------------------------------------------------------
@@ -176,23 +185,97 @@ def _check_frames(
     return kinds
 
 
-def _nan_count(sorted_values: FloatArray) -> int:
-    return int(sorted_values.size - np.searchsorted(np.isnan(sorted_values), True))
+def _unsorted_counts(values: FloatArray, edges: FloatArray) -> FloatArray:
+    """``_sorted_counts`` for values in any order (no NaN): one vectorised comparison
+    per inner edge for a few edges, a binary search per value for many."""
+    inner = edges[1:-1]
+    if inner.size <= 16:
+        below = [np.count_nonzero(values < e) for e in inner.tolist()]
+        cuts = np.array([0, *below, values.size], dtype=np.float64)
+        out: FloatArray = np.diff(cuts)
+        return out
+    index = np.searchsorted(inner, values, side="right")
+    counts: FloatArray = np.bincount(index, minlength=edges.size - 1).astype(np.float64)
+    return counts
+
+
+# Integer-valued columns whose range is at most this many times their length are sorted
+# by counting (np.bincount) rather than by comparison.
+_COUNTING_SORT_RANGE: Final = 4
+_EXACT_INTEGERS: Final = 2.0**52
+
+
+def _sorted(values: FloatArray) -> FloatArray:
+    """``np.sort(values)``, by counting for integer values in a small range (pixel
+    intensities, counts, codes): a few passes over the data instead of a sort."""
+    x = values
+    if x.size < 1024 or not np.array_equal(x[:64], np.rint(x[:64])):
+        return np.sort(x)
+    lo, hi = float(x.min()), float(x.max())  # NaN propagates and fails the test below
+    if not (
+        -_EXACT_INTEGERS < lo <= hi < _EXACT_INTEGERS
+        and hi - lo <= _COUNTING_SORT_RANGE * x.size
+        and np.array_equal(x, np.rint(x))
+    ):
+        return np.sort(x)
+    counts = np.bincount((x - lo).astype(np.int64), minlength=int(hi - lo) + 1)
+    out: FloatArray = np.repeat(lo + np.arange(counts.size, dtype=np.float64), counts)
+    return out
+
+
+# References with at least this many present values skip the sort when a probe shows
+# the feature is continuous (see _reference_side).
+_PARTITION_ROWS: Final = 4096
+_PROBE_VALUES: Final = 512
+
+
+def _reference_side(
+    present: FloatArray, n_bins: int
+) -> tuple[FloatArray, int, FloatArray, FloatArray, float, float] | None:
+    """The reference's finite values, distinct-value count, edges, counts on them, and
+    finite range; None when it has no finite value.
+
+    A discrete feature (or a small reference) is sorted: its distinct values decide the
+    support grid, and the exact Wasserstein distance reads them in order. A large
+    reference whose probe of ``_PROBE_VALUES`` evenly spaced values already holds more
+    than ``MAX_SUPPORT_VALUES`` distinct ones is continuous for every rule that reads
+    ``n_unique`` (all thresholds are at most 50): its quantile edges come from
+    ``numpy.partition`` (the same edges, fewer passes than a sort), its counts from
+    comparisons, and ``n_unique`` is the probe's count, a lower bound.
+    """
+    if present.size >= _PARTITION_ROWS:
+        probe = np.unique(present[:: present.size // _PROBE_VALUES])
+        if probe.size > MAX_SUPPORT_VALUES:
+            is_finite = np.isfinite(present)
+            finite = present if bool(is_finite.all()) else present[is_finite]
+            edges = partitioned_quantile_edges(finite, n_bins)
+            counts = _unsorted_counts(present, edges)
+            return finite, int(probe.size), edges, counts, float(finite.min()), float(finite.max())
+    r = _sorted(present)
+    finite = r[
+        int(np.searchsorted(r, -np.inf, side="right")) : int(
+            np.searchsorted(r, np.inf, side="left")
+        )
+    ]
+    if finite.size == 0:
+        return None
+    n_unique = int(np.count_nonzero(r[1:] != r[:-1])) + 1
+    edges = reference_edges(finite, n_bins, all_finite=finite.size == r.size, n_unique=n_unique)
+    return finite, n_unique, edges, _sorted_counts(r, edges), float(finite[0]), float(finite[-1])
 
 
 def _numeric_input(
     name: str, reference: FloatArray, current: FloatArray, n_bins: int, reference_rows: int
 ) -> FeatureInput:
-    # numpy sorts NaN last: one sort gives the present values and the missing count.
-    r_all = np.sort(reference)
-    c_all = np.sort(current)
-    r_missing = int(np.count_nonzero(np.isnan(r_all[-1:]))) and _nan_count(r_all)
-    c_missing = int(np.count_nonzero(np.isnan(c_all[-1:]))) and _nan_count(c_all)
-    r = r_all[: r_all.size - r_missing]
-    c = c_all[: c_all.size - c_missing]
-    finite_lo = int(np.searchsorted(r, -np.inf, side="right"))
-    finite_hi = int(np.searchsorted(r, np.inf, side="left"))
-    finite = r[finite_lo:finite_hi]
+    # Neither side needs a full sort for a continuous feature (see _reference_side); the
+    # window's counts, range and samples need no order, and only the exact Wasserstein
+    # distance of a support grid reads its sample in order.
+    r_nan = np.isnan(reference)
+    r_missing = int(np.count_nonzero(r_nan))
+    r = reference[~r_nan] if r_missing else reference
+    c_nan = np.isnan(current)
+    c_missing = int(np.count_nonzero(c_nan))
+    c = current[~c_nan] if c_missing else current
     common: dict[str, Any] = {
         "name": name,
         "kind": "numeric",
@@ -201,7 +284,8 @@ def _numeric_input(
         "reference_missing": r_missing,
         "current_missing": c_missing,
     }
-    if finite.size == 0:
+    side = _reference_side(r, n_bins) if r.size else None
+    if side is None:
         return FeatureInput(
             reference_counts=np.zeros(1),
             current_counts=np.zeros(1),
@@ -209,26 +293,35 @@ def _numeric_input(
             notes=("the reference has no finite value: data quality only",),
             **common,
         )
-    edges = quantile_edges(finite, n_bins)
-    n_unique = int(np.count_nonzero(r[1:] != r[:-1])) + 1 if r.size else 0
-    lo, hi = float(finite[0]), float(finite[-1])
-    out = int(np.searchsorted(c, lo, side="left")) + int(
-        c.size - np.searchsorted(c, hi, side="right")
-    )
-    c_lo = int(np.searchsorted(c, -np.inf, side="right"))
-    c_finite = c[c_lo : int(np.searchsorted(c, np.inf, side="left"))]
+    finite, n_unique, edges, ref_counts, lo, hi = side
+    out = int(np.count_nonzero(c < lo)) + int(np.count_nonzero(c > hi))
+    c_is_finite = np.isfinite(c)
+    c_finite = c if bool(c_is_finite.all()) else c[c_is_finite]
+    cur_counts = _unsorted_counts(c, edges)
+    unseen = _unseen_values(edges, ref_counts, cur_counts)
+    if unseen is not None:  # a support grid: the exact distance walks both in order
+        c_finite = _sorted(c_finite)
     return FeatureInput(
-        reference_counts=_sorted_counts(r, edges),
-        current_counts=_sorted_counts(c, edges),
+        reference_counts=ref_counts,
+        current_counts=cur_counts,
         n_unique=n_unique,
         edges=edges,
         reference_std=float(np.std(finite)),
         out_of_range=out,
+        unseen=unseen,
         constant=n_unique <= 1,
         reference_sample=finite,
         current_sample=c_finite,
+        complete_samples=True,
         **{**common, "reference_rows": reference_rows},
     )
+
+
+def _unseen_values(edges: FloatArray, reference: FloatArray, current: FloatArray) -> int | None:
+    """On a support grid, the window's values the reference never had (its counts
+    outside the atom cells); None on quantile bins, which cannot tell."""
+    atoms = support_atoms(edges, reference)
+    return None if atoms is None else int(round(float(current[~atoms].sum())))
 
 
 def _categorical_input(
@@ -237,11 +330,11 @@ def _categorical_input(
     r_counts, r_missing = _text_counts(reference)
     c_counts, c_missing = _text_counts(current)
     labels = _top(r_counts, top_k)
-    ref_top = r_counts.reindex(labels).to_numpy(dtype=np.float64)
-    cur_top = c_counts.reindex(labels, fill_value=0).to_numpy(dtype=np.float64)
-    ref_other = float(r_counts.sum()) - float(ref_top.sum())
-    cur_other = float(c_counts.sum()) - float(cur_top.sum())
-    unseen = int(c_counts[~c_counts.index.isin(r_counts.index)].sum())
+    ref_top = np.array([r_counts[k] for k in labels], dtype=np.float64)
+    cur_top = np.array([c_counts.get(k, 0) for k in labels], dtype=np.float64)
+    ref_other = float(sum(r_counts.values())) - float(ref_top.sum())
+    cur_other = float(sum(c_counts.values())) - float(cur_top.sum())
+    unseen = sum(n for k, n in c_counts.items() if k not in r_counts)
     if ref_other or cur_other:
         labels = [*labels, OTHER]
         ref_top = np.append(ref_top, ref_other)
@@ -257,7 +350,7 @@ def _categorical_input(
         current_rows=int(current.size),
         reference_missing=r_missing,
         current_missing=c_missing,
-        n_unique=int(r_counts.size),
+        n_unique=len(r_counts),
         labels=tuple(labels),
         unseen=unseen,
     )
@@ -382,8 +475,8 @@ def output_summary_input(
         keys = _top(r_counts, 50)
         cur_top = np.array([cur.get(k, 0) for k in keys], dtype=np.float64)
         cur_other = float(sum(cur.values())) - float(cur_top.sum())
-        ref_top = r_counts.reindex(keys).to_numpy(dtype=np.float64)
-        ref_other = float(r_counts.sum()) - float(ref_top.sum())
+        ref_top = np.array([r_counts[k] for k in keys], dtype=np.float64)
+        ref_other = float(sum(r_counts.values())) - float(ref_top.sum())
         if ref_other or cur_other:
             keys = [*keys, OTHER]
             ref_top = np.append(ref_top, ref_other)
@@ -397,9 +490,9 @@ def output_summary_input(
             current_rows=int(sum(cur.values())) + invalid,
             reference_missing=r_missing,
             current_missing=invalid,
-            n_unique=int(r_counts.size),
+            n_unique=len(r_counts),
             labels=tuple(keys),
-            unseen=int(sum(n for k, n in cur.items() if k not in r_counts.index)),
+            unseen=int(sum(n for k, n in cur.items() if k not in r_counts)),
         )
     note: tuple[str, ...] = ()
     r = ref.astype(np.float64) if ref.dtype.kind in "fiub" else np.zeros(0)
@@ -528,13 +621,24 @@ def _live_numeric(
     out = 0
     if sk is not None:
         out = _as_count(sk.get("below", 0), fp.name) + _as_count(sk.get("above", 0), fp.name)
+    edges = np.asarray(fp.bins.edges, dtype=np.float64)
+    atoms = support_atoms(edges, ref)
+    unseen = None
+    if atoms is not None:
+        unseen = int(cur[~atoms].sum())
+        # A support grid's outer cells reach beyond the reference range (the sketch's
+        # below / above count only beyond the outer edges): the cells below the first
+        # atom and above the last hold exactly the values outside it, as offline.
+        held = np.flatnonzero(atoms)
+        out = int(cur[: held[0]].sum() + cur[held[-1] + 1 :].sum())
     return FeatureInput(
         reference_counts=ref,
         current_counts=cur,
         n_unique=fp.n_unique,
-        edges=np.asarray(fp.bins.edges, dtype=np.float64),
+        edges=edges,
         reference_std=fp.std,
         out_of_range=out,
+        unseen=unseen,
         constant=fp.n_unique <= 1,
         reference_sample=samples[0],
         current_sample=samples[1],

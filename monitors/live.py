@@ -187,8 +187,9 @@ def quality_alert_hook(
     config: AlertsConfig,
 ) -> Callable[[Session, str, str, Mapping[str, Any], StoredReport], list[str]]:
     """A data-quality alert per feature whose quality band is DRIFT in a stored window
-    (missing values, values outside the reference range or unseen categories far beyond
-    the reference's own rate). One per feature: the outbox's dedup key and cooldown keep
+    (missing values, values outside the reference range, unseen categories, or values a
+    discrete numeric feature never took in the reference, far beyond the reference's
+    own rate). One per feature: the outbox's dedup key and cooldown keep
     a lasting problem from alerting every window."""
 
     def hook(

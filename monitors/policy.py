@@ -40,9 +40,9 @@ from typing import Any, Final, Literal, cast, get_args
 import numpy as np
 import numpy.typing as npt
 from scipy import special as _special
-from scipy import stats as _st
 
 from monitors import stats
+from monitors.binning import support_atoms
 from monitors.errors import NotEnoughData, PolicyError
 
 __all__ = [
@@ -206,8 +206,15 @@ class FeatureInput:
     values. ``out_of_range`` (numeric) counts window values outside the reference's
     finite range; ``unseen`` (categorical) counts window values the reference never
     had, or is None when that cannot be told apart from rare reference values.
-    ``constant`` says the reference held one distinct value. The samples are optional
-    raw values (finite numbers) used by KS when both are given.
+    ``constant`` says the reference held one distinct value. On a support grid
+    (``monitors.binning.support_atoms``), ``unseen`` counts window values that are
+    none of the reference's values. ``n_unique`` may be a lower bound above
+    ``monitors.binning.MAX_SUPPORT_VALUES`` (the offline check does not count the values
+    of a large continuous reference; every rule reads it only up to 50). The samples
+    are optional raw values (finite numbers, in any order) used by KS when both are
+    given; ``complete_samples`` says they are every finite value of both sides (the
+    offline check), so the Wasserstein distance of a feature on a support grid is taken
+    exactly on them (see ``_wasserstein``).
     """
 
     name: str
@@ -227,6 +234,7 @@ class FeatureInput:
     constant: bool = False
     reference_sample: FloatArray | None = None
     current_sample: FloatArray | None = None
+    complete_samples: bool = False
     notes: tuple[str, ...] = ()
 
 
@@ -579,6 +587,42 @@ def _check_overrides(features: Sequence[FeatureInput], policy: DriftPolicy) -> N
             )
 
 
+def _wasserstein(
+    f: FeatureInput, r: FloatArray, c: FloatArray, scale: float
+) -> tuple[float, tuple[str, ...]]:
+    """The normed Wasserstein distance of a feature and the notes that say how.
+
+    On quantile bins: the binned approximation (the calibration simulates the same
+    statistic). On a support grid with the complete samples (offline): the exact
+    distance of the raw values. Every reference value sits in an atom cell at its own
+    position and the gaps are empty on the reference side, so for any window on the
+    reference's values the exact distance equals the binned one, and the calibration
+    (multinomial draws on the atoms) is the exact statistic's null distribution; off
+    the support the exact distance says how far values moved, where the binned one
+    would spread them evenly over their gap. On a grid without the samples (live):
+    the binned distance, which is exact for values on the support.
+    """
+    assert f.edges is not None
+    atoms = support_atoms(f.edges, r)
+    if atoms is None:
+        return stats.normed_wasserstein_binned(r, c, f.edges, scale=scale), ()
+    if f.complete_samples and f.reference_sample is not None and f.current_sample is not None:
+        exact = stats.wasserstein_sorted(
+            _ascending(f.reference_sample), _ascending(f.current_sample)
+        )
+        return exact / scale, ("exact Wasserstein on the raw values (support grid)",)
+    binned = stats.normed_wasserstein_binned(r, c, f.edges, scale=scale)
+    return binned, (
+        "Wasserstein on the support grid (a value that is none of the reference's "
+        "counts at the middle of its grid cell)",
+    )
+
+
+def _ascending(x: FloatArray) -> FloatArray:
+    # The offline check passes sorted samples; anything else is sorted here.
+    return x if x.size < 2 or bool(np.all(x[1:] >= x[:-1])) else np.sort(x)
+
+
 def _measure(f: FeatureInput, method: Method, m: int, policy: DriftPolicy) -> _Measured:
     r, c = f.reference_counts, f.current_counts
     floor_warn, floor_drift = policy.effect_floor(method)
@@ -594,13 +638,14 @@ def _measure(f: FeatureInput, method: Method, m: int, policy: DriftPolicy) -> _M
                 raise PolicyError(f"feature {f.name!r}: wasserstein needs bin edges")
             std = f.reference_std
             scale = std if std is not None and std > 0 and math.isfinite(std) else 1.0
-            value = stats.normed_wasserstein_binned(r, c, f.edges, scale=scale)
+            value, distance_notes = _wasserstein(f, r, c, scale)
         null = calibrate(
             method, r, _present(c), edges=f.edges, draws=policy.draws, seed=policy.seed
         )
         warn = max(floor_warn, null.quantile(policy.alpha_warn / m) / scale)
         drift = max(floor_drift, null.quantile(policy.alpha_drift / m) / scale)
-        return _Measured(method, value, value, warn=warn, drift=drift)
+        notes = distance_notes if method == "wasserstein" else ()
+        return _Measured(method, value, value, warn=warn, drift=drift, notes=notes)
     if method == "ks":
         if f.reference_sample is not None and f.current_sample is not None:
             res = stats.ks_samples(f.reference_sample, f.current_sample)
@@ -634,7 +679,8 @@ def _binom_sf(k: int, n: int, p0: float) -> float:
     """P(X >= k) for X ~ Binomial(n, p0)."""
     if k <= 0:
         return 1.0
-    return float(_st.binom.sf(k - 1, n, min(max(p0, 0.0), 1.0)))
+    # scipy.special.bdtrc is binom.sf without scipy.stats' per-call overhead.
+    return float(_special.bdtrc(k - 1, n, min(max(p0, 0.0), 1.0)))
 
 
 def _quality(f: FeatureInput, policy: DriftPolicy) -> QualityResult:

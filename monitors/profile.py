@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from monitors.binning import bin_index, quantile_edges
+from monitors.binning import bin_index, reference_edges
 from monitors.errors import ProfileError
 from monitors.profile_schema import (
     PROFILE_SCHEMA_VERSION,
@@ -75,8 +75,9 @@ def compute_profile(
     """Profile every column of ``data``.
 
     Numeric columns get count / missing / infinite / min / max / mean / std (population,
-    ddof=0) and quantiles over their finite values, plus quantile bins (see
-    ``monitors.binning.quantile_edges``) whose counts, taken with ``bin_index``, sum to
+    ddof=0) and quantiles over their finite values, plus bins (quantile bins, or the
+    support grid of a feature with few distinct values: see
+    ``monitors.binning.reference_edges``) whose counts, taken with ``bin_index``, sum to
     the non-missing count (``+-inf`` land in the outer bins). Categorical columns get
     the ``top_k`` most frequent ``str(value)`` (ties broken by value) and the count of
     the rest. The sample holds ``min(sample_size, rows)`` rows drawn uniformly without
@@ -158,7 +159,9 @@ def _numeric_feature(name: str, column: pd.Series, n_bins: int) -> FeatureProfil
     }
     if finite.size == 0:
         return FeatureProfile.model_validate(base)
-    edges = quantile_edges(finite, n_bins)
+    edges = reference_edges(
+        finite, n_bins, all_finite=finite.size == ordered.size, n_unique=n_unique
+    )
     counts = np.bincount(bin_index(edges, ordered), minlength=edges.size - 1)
     qs = sorted_quantiles(finite, list(_QUANTILES.values()))
     mean, std = _mean_std(finite)

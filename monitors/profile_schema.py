@@ -58,13 +58,19 @@ class Quantiles(_Frozen):
 
 
 class Bins(_Frozen):
-    """Quantile bins of a numeric feature; binned with ``monitors.binning.bin_index``.
+    """Bins of a numeric feature; binned with ``monitors.binning.bin_index``.
 
-    ``edges`` is strictly increasing with ``len(counts) + 1`` entries, at most
-    ``n_bins + 1``: edges collapse where values repeat, and a value holding a bin's
-    worth of mass gets a bin of its own (``monitors.binning.quantile_edges``). Bin ``i`` holds
-    ``edges[i] <= v < edges[i + 1]``, the last bin is closed on the right, and live
-    values below ``edges[0]`` / above ``edges[-1]`` count in the first / last bin.
+    ``edges`` is strictly increasing with ``len(counts) + 1`` entries. Two layouts
+    (``monitors.binning.reference_edges``): quantile bins, at most ``n_bins`` of them
+    (edges collapse where values repeat, and a value holding a bin's worth of mass gets
+    a bin of its own, ``monitors.binning.quantile_edges``); or, for a feature with few
+    distinct values, its support grid: one bin ``[v, nextafter(v))`` per value, the
+    gaps between values and one gap's width beyond the range cut into equal bins, at
+    most ``monitors.binning.MAX_GRID_CELLS`` bins (``monitors.binning.support_edges``).
+    Bin ``i`` holds ``edges[i] <= v < edges[i + 1]``, the last bin is closed on the
+    right, and live values below ``edges[0]`` / above ``edges[-1]`` count in the first /
+    last bin. The layout changes no field's meaning: readers bin on whatever edges they
+    find.
     """
 
     edges: list[FiniteFloat]

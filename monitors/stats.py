@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as _st
 
-from monitors.binning import bin_index, quantile_edges
+from monitors.binning import atom_cells, bin_index, quantile_edges
 from monitors.errors import NotEnoughData
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "total_variation",
     "total_variation_batch",
     "wasserstein_binned_batch",
+    "wasserstein_sorted",
     "z_proportions",
     "z_proportions_samples",
 ]
@@ -264,12 +265,18 @@ def _spread_widths(edges: FloatArray) -> FloatArray:
     An outer bin reaches the reference's extreme value, which one outlier can put far
     away; spreading the tail's mass evenly out to it would let that outlier dominate
     the distance and its noise. Capped, the tail's mass counts as lying within one
-    neighbouring bin's width of the edge.
+    neighbouring bin's width of the edge. The neighbour is the nearest inner bin wider
+    than one float: an atom bin ``[v, nextafter(v))`` (a heavy value of quantile bins,
+    every value of a support grid) is a point, not a width.
     """
     widths = np.diff(edges)
     if widths.size >= 3:
-        widths[0] = min(widths[0], widths[1])
-        widths[-1] = min(widths[-1], widths[-2])
+        # The neighbour is the nearest inner cell that is not one float wide: an atom
+        # cell (a value of its own) has no width to cap by.
+        wide = np.flatnonzero(~atom_cells(edges)[1:-1]) + 1
+        left, right = (wide[0], wide[-1]) if wide.size else (1, widths.size - 2)
+        widths[0] = min(widths[0], widths[left])
+        widths[-1] = min(widths[-1], widths[right])
     out: FloatArray = widths
     return out
 
@@ -448,6 +455,32 @@ def normed_wasserstein_samples(reference: npt.ArrayLike, current: npt.ArrayLike)
     w = float(_st.wasserstein_distance(r, c))
     std = float(np.std(r))
     return w / std if std > 0 and math.isfinite(std) else w
+
+
+def wasserstein_sorted(reference: FloatArray, current: FloatArray) -> float:
+    """Exact Wasserstein-1 distance between two sorted finite samples (in the feature's
+    units): the integral of ``|F_current - F_reference|`` between consecutive distinct
+    values. Equals ``scipy.stats.wasserstein_distance``, but works on the distinct
+    values only, so a discrete feature costs a pass over each sorted sample and a few
+    binary searches."""
+    r = np.asarray(reference, dtype=np.float64)
+    c = np.asarray(current, dtype=np.float64)
+    if r.size == 0 or c.size == 0:
+        raise NotEnoughData("the exact Wasserstein distance needs values on both sides")
+    points = np.union1d(_distinct_sorted(r), _distinct_sorted(c))
+    if points.size < 2:
+        return 0.0
+    at = points[:-1]
+    f_r = np.searchsorted(r, at, side="right") / r.size
+    f_c = np.searchsorted(c, at, side="right") / c.size
+    return float(np.abs(f_c - f_r) @ np.diff(points))
+
+
+def _distinct_sorted(x: FloatArray) -> FloatArray:
+    if x.size < 2:
+        return x
+    out: FloatArray = x[np.concatenate([[True], x[1:] != x[:-1]])]
+    return out
 
 
 def ks_samples(reference: npt.ArrayLike, current: npt.ArrayLike) -> TestResult:

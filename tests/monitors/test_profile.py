@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from monitors import FeatureProfile, ProfileError, bin_index, compute_profile, profile_to_json
+from monitors.binning import MAX_GRID_CELLS, MAX_SUPPORT_VALUES, support_atoms
 
 RNG = np.random.default_rng(7)
 
@@ -153,8 +154,13 @@ def test_constant_column_has_one_bin() -> None:
 
 
 def test_binary_numeric_column_keeps_two_populated_bins() -> None:
+    # Two values: a support grid, each value alone in its atom cell [v, nextafter(v)),
+    # the gap and one gap's width below and above cut into 4 cells each.
     edges, counts = _bins(_one([0, 1] * 50))
-    assert counts[0] == 50 and counts[-1] == 50
+    assert counts == [0] * 4 + [50] + [0] * 4 + [50] + [0] * 4
+    assert edges[4:6] == [0.0, float(np.nextafter(0.0, np.inf))]
+    assert edges[9:11] == [1.0, float(np.nextafter(1.0, np.inf))]
+    assert (edges[0], edges[-1]) == (-1.0, 2.0)
 
 
 def test_huge_values_stay_finite() -> None:
@@ -300,7 +306,12 @@ def test_bin_counts_always_sum_to_non_missing_count(x: np.ndarray, n_bins: int) 
         assert f.infinite == f.count  # no finite value to place edges on
     else:
         assert sum(f.bins.counts) == non_missing
-        assert len(f.bins.counts) <= n_bins
+        if support_atoms(f.bins.edges, f.bins.counts) is None:
+            assert len(f.bins.counts) <= n_bins
+        else:  # a support grid: one atom cell per value, gaps and outside cut finer
+            atoms = support_atoms(f.bins.edges, f.bins.counts)
+            assert atoms is not None and int(atoms.sum()) == f.n_unique <= MAX_SUPPORT_VALUES
+            assert len(f.bins.counts) <= MAX_GRID_CELLS
 
 
 @settings(max_examples=50)
