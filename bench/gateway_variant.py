@@ -2,7 +2,8 @@
 
 Benchmark-only: the project has no switch for these, so this launcher patches the
 running process and then starts uvicorn exactly as ``turnout serve`` does (uvloop,
-turnout's httptools protocol, one worker, access log off). Settings come from ``TURNOUT_*`` variables.
+turnout's httptools protocol, one worker, access log off). Settings come from
+``TURNOUT_*`` variables.
 
 --patch none          the stock gateway, through this launcher (the baseline)
 --patch no-telemetry  ``Recorder.record`` is a no-op and no input row is sketched

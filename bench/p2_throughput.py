@@ -165,8 +165,9 @@ def run(
         t_name, a_name = _SIDES[key]
         t_wrk, a_wrk = wrk.get(t_name), wrk.get(a_name)
         if _wrk_ok(t_wrk) and _wrk_ok(a_wrk):
-            c["wrk_rps_c16"] = round(t_wrk["rps"] / a_wrk["rps"], 2)  # type: ignore[index]
-            c["met_wrk_rps"] = c["wrk_rps_c16"] >= TARGET_RPS_RATIO  # type: ignore[assignment]
+            assert t_wrk is not None and a_wrk is not None
+            c["wrk_rps_c16"] = round(t_wrk["rps"] / a_wrk["rps"], 2)
+            c["met_wrk_rps"] = c["wrk_rps_c16"] >= TARGET_RPS_RATIO
     return {
         "settings": {
             "reps": reps,
@@ -184,7 +185,9 @@ def run(
 
 def _wrk_ok(w: dict[str, Any] | None) -> bool:
     """A wrk run that measured something valid (every answer 2xx, no socket errors)."""
-    return bool(w) and "rps" in w and not w.get("non_2xx") and not w.get("socket_errors")  # type: ignore[union-attr]
+    if not w or "rps" not in w:
+        return False
+    return not w.get("non_2xx") and not w.get("socket_errors")
 
 
 _LABELS = {

@@ -187,7 +187,7 @@ class GatewayHttpProtocol(HttpToolsProtocol):
 
     def _log_access(self, status: int) -> None:
         # The line uvicorn's own access log writes for a request.
-        client = "%s:%d" % self.client if self.client else ""
+        client = f"{self.client[0]}:{self.client[1]}" if self.client else ""
         version = self.parser.get_http_version()
         url = self.url.decode("latin-1")
         self.access_logger.info('%s - "POST %s HTTP/%s" %d', client, url, version, status)

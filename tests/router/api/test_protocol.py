@@ -35,7 +35,9 @@ from router.traffic import Route, RoutingPolicy, RoutingTable
 from tests.onnx_models import plain_model
 
 ROW = (np.arange(30, dtype=np.float32) / 30).tolist()
-OIP = orjson.dumps({"inputs": [{"name": "input", "shape": [1, 30], "datatype": "FP32", "data": ROW}]})
+OIP = orjson.dumps(
+    {"inputs": [{"name": "input", "shape": [1, 30], "datatype": "FP32", "data": ROW}]}
+)
 SCORING = orjson.dumps({"inputs": [ROW]})
 LIMIT = 4096
 
@@ -119,7 +121,9 @@ def front(server: tuple[int, _Counting, Any]) -> Iterator[_Counting]:
     counting.explode = False
 
 
-def _request(path: str, body: bytes | None = None, *, method: str = "POST", **headers: str) -> bytes:
+def _request(
+    path: str, body: bytes | None = None, *, method: str = "POST", **headers: str
+) -> bytes:
     lines = [f"{method} {path} HTTP/1.1", "host: t"]
     if body is not None and "transfer_encoding" not in headers and "content_length" not in headers:
         lines.append(f"content-length: {len(body)}")
@@ -216,7 +220,9 @@ def _asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> htt
     return asyncio.run(go())
 
 
-def test_keep_alive_serves_inference_and_other_routes_in_turn(conn: _Conn, front: _Counting) -> None:
+def test_keep_alive_serves_inference_and_other_routes_in_turn(
+    conn: _Conn, front: _Counting
+) -> None:
     conn.send(_request("/v2/models/m/infer", OIP))
     assert conn.response()[0] == 200
     conn.send(_request("/v2/health/live", method="GET"))
@@ -304,7 +310,9 @@ def test_connection_close_and_http_1_0_close_after_the_answer(
 
 
 def test_expect_100_continue_takes_the_stock_way(conn: _Conn, front: _Counting) -> None:
-    conn.send(_request("/v2/models/m/infer", None, expect="100-continue", content_length=str(len(OIP))))
+    conn.send(
+        _request("/v2/models/m/infer", None, expect="100-continue", content_length=str(len(OIP)))
+    )
     interim = b""
     while b"\r\n\r\n" not in interim:
         interim += conn.sock.recv(1024)
@@ -335,7 +343,6 @@ def test_a_handler_crash_is_a_500_and_the_server_serves_on(
         assert c.response()[0] == 200
     finally:
         c.close()
-
 
 
 class _Transport(asyncio.Transport):
