@@ -6,6 +6,7 @@ its own state); `build_gateway()` is the same wiring for tests and embedding.
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -116,6 +117,7 @@ def build_gateway(
         for worker in (controller, monitor, alert_worker):
             if worker is not None:
                 worker.start()
+        _freeze_startup_objects()
         try:
             yield
         finally:
@@ -129,6 +131,21 @@ def build_gateway(
     app = create_app(context, lifespan=lifespan)
     mount_dashboard(app, services)
     return GatewayProcess(app=app, services=services, context=context, alert_worker=alert_worker)
+
+
+def _freeze_startup_objects() -> None:
+    """Keep the objects of start-up (imported modules, loaded models) out of the cyclic
+    garbage collector's full passes.
+
+    A serving process holds a few million long-lived objects (mlflow, SQLAlchemy,
+    pandas, onnxruntime bindings). Request-path objects that live until the next flush
+    (prediction records, telemetry cells) keep promoting into the oldest generation,
+    and each full collection then walked all of them: pauses of ~0.2 s on the event
+    loop, seen as the p99 of a loaded gateway. Frozen objects are never collected,
+    which is what they would be anyway.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def mount_dashboard(app: FastAPI, services: Services) -> None:
