@@ -91,3 +91,17 @@ def test_category_counts_match_value_counts() -> None:
                 expected[str(value)] = expected.get(str(value), 0) + int(n)
         assert counts == expected, column.tolist()
         assert missing == int(column.isna().sum())
+
+
+def test_columns_counted_on_threads_give_the_serial_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(7)
+    reference, window = synthetic(15_000, rng), synthetic(15_000, rng)  # over the threshold
+    categorical = [c for c in reference.columns if c.startswith("cat")]
+    monkeypatch.setattr(check, "_COLUMN_THREADS", 3)
+    threaded = check.check_frames(reference, window, categorical=categorical).to_dict()
+    monkeypatch.setattr(check, "_COLUMN_THREADS", 1)
+    serial = check.check_frames(reference, window, categorical=categorical).to_dict()
+    assert threaded == serial
+    assert [f["name"] for f in threaded["features"]] == list(reference.columns)
