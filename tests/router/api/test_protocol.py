@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import numpy as np
 import orjson
 import pytest
@@ -32,6 +31,7 @@ from router.serving.gateway import Gateway
 from router.serving.pool import ModelPool
 from router.telemetry import Recorder
 from router.traffic import Route, RoutingPolicy, RoutingTable
+from tests.asgi_client import AsgiClient
 from tests.onnx_models import plain_model
 
 ROW = (np.arange(30, dtype=np.float32) / 30).tolist()
@@ -206,18 +206,11 @@ def test_an_infer_request_is_answered_in_the_parser_like_the_asgi_way(
     doc = orjson.loads(body)
     assert doc["model_name"] == "m" and doc["model_version"] == "1" and doc["id"] == "r-1"
     # The same request through the ASGI app, in process, gets the same body.
-    asgi = _asgi_post(server[2], "/v2/models/m/infer", OIP, {"x-request-id": "r-1"})
+    asgi = AsgiClient(server[2]).request(
+        "POST", "/v2/models/m/infer", content=OIP, headers={"x-request-id": "r-1"}
+    )
     assert asgi.status_code == 200 and asgi.content == body
     assert front.asgi_calls == 1
-
-
-def _asgi_post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            return await client.post(path, content=body, headers=headers)
-
-    return asyncio.run(go())
 
 
 def test_keep_alive_serves_inference_and_other_routes_in_turn(
